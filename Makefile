@@ -1,0 +1,54 @@
+# rskg — every target installs what it needs first (idempotent), so a fresh clone works.
+SHELL := /bin/bash
+PY    ?= python3.11
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup system-deps venv servers-up servers-down status demo test test-unit bench eval lint clean-runtime
+
+setup: system-deps venv ## install everything (apt packages, virtualenv, Neo4j jars)
+	$(BIN)/rskg servers provision
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+servers-up: setup
+	$(BIN)/rskg servers up
+	$(BIN)/rskg db migrate
+
+servers-down:
+	$(BIN)/rskg servers down
+
+status:
+	$(BIN)/rskg servers status
+
+demo: servers-up
+	$(BIN)/rskg demo
+
+test: servers-up
+	$(BIN)/pytest -q
+
+test-unit: venv
+	$(BIN)/pytest -q tests/unit
+
+bench: servers-up
+	$(BIN)/python -m benchmarks
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy rskg ontology kg embeddings mappings api
+
+clean-runtime: servers-down
+	rm -rf .rskg

@@ -1,0 +1,1 @@
+"""rskg api package (see DESIGN.md section 4)."""

@@ -1,0 +1,1 @@
+"""rskg embeddings package (see DESIGN.md section 4)."""

@@ -1,0 +1,1 @@
+"""rskg kg package (see DESIGN.md section 4)."""

@@ -1,0 +1,1 @@
+"""rskg mappings package (see DESIGN.md section 4)."""

@@ -1,0 +1,1 @@
+"""rskg ontology package (see DESIGN.md section 4)."""

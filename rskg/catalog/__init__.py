@@ -1,0 +1,1 @@
+"""Sample catalog: PostgreSQL + PostGIS metadata and Zarr pixels."""

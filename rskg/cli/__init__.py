@@ -1,0 +1,1 @@
+"""The `rskg` command line."""

@@ -1,0 +1,40 @@
+"""Entry point of the ``rskg`` command. Each domain adds its sub-app in ``rskg/cli/<domain>.py``."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from rskg.cli import db, servers
+from rskg.errors import RskgError
+
+app = typer.Typer(help="rskg: a knowledge graph of remote-sensing training samples.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.add_typer(servers.app, name="servers")
+app.add_typer(db.app, name="db")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except RskgError as exc:
+        typer.secho(f"error: {exc.message}", fg="red", err=True)
+        if exc.hint:
+            typer.secho(f"  fix: {exc.hint}", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Local Neo4j and PostgreSQL servers run as project processes."""

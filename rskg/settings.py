@@ -1,0 +1,118 @@
+"""Settings, read once from the environment (prefix ``RSKG_``) or ``.env`` and passed down.
+
+Relative paths are resolved against the repository root so that commands behave the same
+from any working directory.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _abs(p: Path) -> Path:
+    return p if p.is_absolute() else (REPO_ROOT / p).resolve()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RSKG_", env_file=".env", extra="ignore")
+
+    # --- where things live -------------------------------------------------------------------
+    home: Path = Field(Path(".rskg"), description="runtime folder: servers, stores, indexes, caches")
+    data_dir: Path = Field(Path("../shared/data"), description="the real datasets (read-only)")
+    ontology_dir: Path = Field(Path("ontology/data"), description="Turtle files of record")
+
+    # --- Neo4j -------------------------------------------------------------------------------
+    neo4j_host: str = "127.0.0.1"
+    neo4j_bolt_port: int = 7687
+    neo4j_http_port: int = 7474
+    neo4j_user: str = "neo4j"
+    neo4j_password: str | None = Field(None, description="None = authentication disabled (local dev)")
+    neo4j_heap: str = "1g"
+    neo4j_pagecache: str = "256m"
+    neo4j_version: str = "5.26.19"
+    java: str = "java"
+
+    # --- PostgreSQL + PostGIS ----------------------------------------------------------------
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 55432
+    pg_user: str = "rskg"
+    pg_password: str = "rskg"
+    pg_db: str = "rskg"
+    pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
+    pg_pool_max: int = 8
+
+    startup_timeout_s: float = 180.0
+
+    # --- label graph / retrieval (paper 000 Eq. 1) --------------------------------------------
+    alpha: float = 1.0
+    beta: float = 1.0
+    tau: float = 1.0
+    max_distance: float = 2.0
+    sim_text_weight: float = 0.7
+    sim_struct_weight: float = 0.3
+    sim_threshold: float = 0.6
+
+    # --- API -----------------------------------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_token: str = "rskg-dev-token"
+
+    @field_validator("home", "data_dir", "ontology_dir", "pg_bin", mode="after")
+    @classmethod
+    def _resolve(cls, v: Path) -> Path:
+        return _abs(v)
+
+    # Derived locations ---------------------------------------------------------------------------
+    @cached_property
+    def neo4j_home(self) -> Path:
+        return self.home / "neo4j"
+
+    @cached_property
+    def pg_data(self) -> Path:
+        return self.home / "postgres"
+
+    @cached_property
+    def zarr_path(self) -> Path:
+        return self.home / "zarr"
+
+    @cached_property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @cached_property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def neo4j_uri(self) -> str:
+        return f"bolt://{self.neo4j_host}:{self.neo4j_bolt_port}"
+
+    @property
+    def neo4j_auth(self) -> tuple[str, str] | None:
+        return (self.neo4j_user, self.neo4j_password) if self.neo4j_password else None
+
+    @property
+    def browser_url(self) -> str:
+        auth = "NO_AUTH" if self.neo4j_password is None else "USERNAME_PASSWORD"
+        return (
+            f"http://{self.neo4j_host}:{self.neo4j_http_port}/browser/"
+            f"?dbms={self.neo4j_uri}&preselectAuthMethod={auth}"
+        )
+
+    @property
+    def pg_dsn(self) -> str:
+        return (
+            f"host={self.pg_host} port={self.pg_port} dbname={self.pg_db} "
+            f"user={self.pg_user} password={self.pg_password}"
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once; callers pass the object down instead of re-reading."""
+    return Settings(**overrides)  # type: ignore[arg-type]

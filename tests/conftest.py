@@ -1,0 +1,53 @@
+"""Shared fixtures. Integration tests talk to the real local servers, started once per run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from rskg.settings import Settings, load_settings  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def data_dir(settings: Settings) -> Path:
+    d = settings.data_dir
+    if not (d / "ucmerced").is_dir():
+        pytest.fail(f"real data not found at {d}: set RSKG_DATA_DIR to the shared data folder")
+    return d
+
+
+@pytest.fixture(scope="session")
+def servers(settings: Settings) -> Settings:
+    """Start (or reuse) the real Neo4j and PostgreSQL servers once for the whole run."""
+    from rskg.servers.neo4j_local import Neo4jLocal
+    from rskg.servers.postgres_local import PostgresLocal
+
+    PostgresLocal(settings).up()
+    Neo4jLocal(settings).up()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def services(servers: Settings) -> Iterator[object]:
+    """Services with both schemas applied (idempotent)."""
+    from kg.schema import apply_schema
+    from rskg.catalog.migrate import migrate
+    from rskg.services import Services
+
+    svc = Services(servers)
+    with svc.connection() as conn:
+        migrate(conn)
+    apply_schema(svc.driver)
+    yield svc
+    svc.close()
