@@ -58,6 +58,30 @@ class Settings(BaseSettings):
     sim_struct_weight: float = 0.3
     sim_threshold: float = 0.6
 
+    # --- label mapping (mappings/, paper 000 Algorithm 1) ------------------------------------------
+    map_k: int = Field(5, description="candidate concepts kept per source label")
+    map_accept_threshold: float = Field(0.8, description="score at/above which a mapping is auto-accepted")
+    map_review_threshold: float = Field(0.5, description="below it a new concept is proposed instead")
+    adjacency_min_cooccurrence: int = Field(5, description="ADJACENT_TO kept from this many co-occurrences")
+    wiki_online: bool = Field(False, description="fetch missing Wikipedia summaries (else cache only)")
+    wiki_timeout_s: float = 3.0
+
+    # --- image features (embeddings/) --------------------------------------------------------------
+    encoder_input_px: int = Field(224, description="network input side for images without a GSD")
+    encoder_fusion: str = Field("multiscale", description="'multiscale' (stages -6, -1, head) or 'last'")
+    encoder_ref_gsd_m: float | None = Field(
+        1.0, description="reference ground sample distance; images with a known GSD are resampled to it"
+    )
+    encoder_max_zoom: float = Field(4.0, description="largest up/down-sampling factor GSD resampling may use")
+    encoder_max_px: int = Field(320, description="above this side a GSD-resampled image is tiled into crops")
+    encoder_use_head: bool = Field(True, description="use the fine-tuned head's embedding when one is trained")
+    encoder_threads: int = 2
+    faiss_ivfpq_min_vectors: int = Field(4000, description="below this many vectors the index stays exact")
+    faiss_nlist: int = Field(0, description="IVF lists; 0 = about 4*sqrt(n)")
+    faiss_pq_m: int = Field(32, description="PQ sub-quantizers (bytes per vector at 8 bits)")
+    faiss_pq_dim: int = Field(256, description="dimension after the learned PCA rotation in front of PQ")
+    faiss_nprobe: int = 16
+
     # --- API -----------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -12,6 +12,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -142,13 +143,38 @@ class PostgresLocal:
             if self._as_root and not self.log.exists():
                 self.log.touch()
                 self._chown(self.log)
-            # postmaster.pid left by kill -9 is detected as stale by postgres itself
-            self._run([self._bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w",
-                       "-t", str(int(self.s.startup_timeout_s)), "-o", f"-p {self.s.pg_port}", "start"])
+            self._clear_stale_lock()
+            self._start()
         if not wait_until(self.healthy, timeout=self.s.startup_timeout_s, interval=0.5):
             raise ServerError(f"PostgreSQL did not answer on port {self.s.pg_port}:\n{tail(self.log)}")
         self.ensure_database()
         return self.status()
+
+    def _clear_stale_lock(self) -> None:
+        """After kill -9 the postmaster may linger as a zombie that postgres itself takes for alive."""
+        pidfile = self.data / "postmaster.pid"
+        try:
+            old = int(pidfile.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        if pid_alive(old, must_contain="postgres"):
+            return
+        if not wait_until(lambda: not Path(f"/proc/{old}").exists(), timeout=15, interval=0.2):
+            pidfile.unlink(missing_ok=True)  # a zombie nobody reaps: verified dead above
+
+    def _start(self) -> None:
+        cmd = [self._bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w",
+               "-t", str(int(self.s.startup_timeout_s)), "-o", f"-p {self.s.pg_port}", "start"]
+        for attempt in range(5):
+            res = self._run(cmd, check=False)
+            if res.returncode == 0:
+                return
+            # orphaned backends of a killed postmaster still hold the old shared memory for a moment
+            if "shared memory block is still in use" not in tail(self.log, 5) or attempt == 4:
+                break
+            time.sleep(2)
+        raise ServerError(f"PostgreSQL did not start:\n{(res.stdout + res.stderr)[-2000:]}\n"
+                          f"log tail:\n{tail(self.log)}")
 
     def ensure_database(self) -> None:
         with self.connect(dbname="postgres") as conn:
