@@ -14,7 +14,8 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     "CREATE INDEX concept_level IF NOT EXISTS FOR (c:Concept) ON (c.level)",
     "CREATE INDEX source_label_dataset IF NOT EXISTS FOR (l:SourceLabel) ON (l.dataset, l.name)",
     "CREATE INDEX sample_dataset IF NOT EXISTS FOR (s:Sample) ON (s.dataset)",
-    "CREATE FULLTEXT INDEX concept_text IF NOT EXISTS FOR (c:Concept) ON EACH [c.name, c.definition, c.alt_labels_text]",
+    "CREATE FULLTEXT INDEX concept_text IF NOT EXISTS FOR (c:Concept) "
+    "ON EACH [c.name, c.definition, c.alt_labels_text]",
 )
 
 SHOW_CONSTRAINTS = "SHOW CONSTRAINTS YIELD name RETURN collect(name) AS names"
