@@ -1,0 +1,82 @@
+"""Data contract of one retrieval request and its answer (used by the pipeline, CLI and API)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class RetrievalRequest:
+    labels: list[str]                                   # label names, synonyms or concept ids
+    bbox: tuple[float, float, float, float] | None = None   # (min_lon, min_lat, max_lon, max_lat), WGS 84
+    polygon_wkt: str | None = None                      # alternative to bbox, WGS 84 WKT
+    time_from: datetime | None = None
+    time_to: datetime | None = None
+    sensors: list[str] | None = None
+    gsd_min: float | None = None
+    gsd_max: float | None = None
+    datasets: list[str] | None = None                   # restrict to these dataset ids
+    # Equation 1 overrides (None = settings)
+    alpha: float | None = None
+    beta: float | None = None
+    tau: float | None = None
+    max_distance: float | None = None
+    # supplementary search
+    k_per_prototype: int = 20
+    similarity_threshold: float | None = None           # cosine similarity floor (None = settings)
+    limit_direct: int | None = None
+    limit_supplementary: int = 200
+    rerank_hir: bool = False                            # paper 002 second stage
+    example_sample_id: str | None = None                # query by example (sample in the catalog)
+    example_image: bytes | None = None                  # query by example (uploaded image bytes)
+
+
+@dataclass(frozen=True)
+class ConceptMatch:
+    query: str                  # what the user typed
+    concept_id: str
+    concept_name: str
+    how: str                    # "id" | "prefLabel" | "altLabel" | "source label <dataset>" | "text similarity 0.83"
+
+
+@dataclass(frozen=True)
+class RelatedConcept:
+    concept_id: str
+    concept_name: str
+    distance: float
+    source: str                 # query concept it was reached from
+    path: tuple[str, ...]
+    relations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    concept_id: str             # related concept whose prototype found the sample
+    prototype_id: str
+    similarity: float           # cosine similarity between prototype and sample feature
+    graph_distance: float       # Dijkstra distance of that concept from the query concept
+    path: tuple[str, ...]       # graph path from the query concept
+
+
+@dataclass(frozen=True)
+class SampleHit:
+    sample_id: str
+    dataset: str
+    concept_id: str             # the query concept this sample answers
+    kind: str                   # "direct" | "supplementary"
+    score: float
+    labels: tuple[str, ...] = ()
+    evidence: Evidence | None = None
+
+
+@dataclass
+class RetrievalResult:
+    request: RetrievalRequest
+    matches: list[ConceptMatch]
+    unmatched: list[str]
+    related: list[RelatedConcept]
+    direct: list[SampleHit]
+    supplementary: list[SampleHit]
+    candidates: int | None = None          # samples passing the spatial/temporal filter (None = no filter)
+    timings_ms: dict[str, float] = field(default_factory=dict)
