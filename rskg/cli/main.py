@@ -7,12 +7,14 @@ import sys
 import typer
 
 from rskg.cli import db, servers
+from rskg.cli import sync as sync_cli
 from rskg.errors import RskgError
 
 app = typer.Typer(help="rskg: a knowledge graph of remote-sensing training samples.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.add_typer(servers.app, name="servers")
 app.add_typer(db.app, name="db")
+app.command(name="sync")(sync_cli.sync)
 
 
 def main() -> None:

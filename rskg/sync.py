@@ -1,0 +1,37 @@
+"""``rskg sync``: rebuild the operational graph in Neo4j from the ontology and PostgreSQL (idempotent)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from kg.label_graph import store_weights
+from kg.label_sync import SyncReport, graph_counts, sync_label_system
+from kg.schema import apply_schema
+from ontology.store import load_label_system
+from rskg.services import Services
+
+SAMPLE_COUNTS_SQL = "SELECT dataset_id, count(*) FROM samples GROUP BY dataset_id"
+
+
+@dataclass
+class SyncOutcome:
+    report: SyncReport
+    counts: dict[str, int]
+    seconds: float
+    version: str
+
+
+def sample_counts(svc: Services) -> dict[str, int]:
+    with svc.connection() as conn:
+        return {str(d): int(n) for d, n in conn.execute(SAMPLE_COUNTS_SQL).fetchall()}
+
+
+def run_sync(svc: Services) -> SyncOutcome:
+    t0 = time.perf_counter()
+    s = svc.settings
+    system = load_label_system(s.ontology_dir)
+    apply_schema(svc.driver)
+    report = sync_label_system(svc.driver, system, sample_counts(svc))
+    store_weights(svc.driver, s.alpha, s.beta, s.tau)
+    return SyncOutcome(report, graph_counts(svc.driver), time.perf_counter() - t0, system.version)
