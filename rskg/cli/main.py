@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from rskg.cli import db, servers
+from rskg.cli import db, mapping, servers
 from rskg.cli import sync as sync_cli
 from rskg.errors import RskgError
 
@@ -14,6 +14,7 @@ app = typer.Typer(help="rskg: a knowledge graph of remote-sensing training sampl
                   pretty_exceptions_enable=False)
 app.add_typer(servers.app, name="servers")
 app.add_typer(db.app, name="db")
+app.add_typer(mapping.app, name="map")
 app.command(name="sync")(sync_cli.sync)
 
 

@@ -1,0 +1,209 @@
+"""Label similarity of paper 000 §3.3.1: ``score = a·text_sim + b·struct_sim``.
+
+- text_sim: cosine of MiniLM vectors (embeddings.text). Each concept is seen two ways: its *names*
+  (prefLabel and altLabels, each embedded alone) and its *augmented text* (name + definition +
+  OSM tag descriptions + Wikipedia summary). A source label likewise as its normalised name and as
+  name + description of its OSM tag (getOSMTag of Algorithm 1) + Wikipedia summary.
+  ``text_mode`` picks how the two views combine: "augmented" (the paper: augmented vs augmented),
+  "name" (best name-to-name cosine) or "max" (the larger of both; default, measured best in
+  benchmarks/results/mapping.md). A normalised exact match of the label with a concept name is a
+  lexical match: text_sim = 1.
+- struct_sim: co-citation on the OSM Semantic Network, see ``mappings.osm`` for the definition.
+- When one side has no OSM tag the structure gives no evidence; with ``struct_missing =
+  "renormalise"`` (default) the score is then text_sim alone (weights renormalised over the
+  evidence present), with "zero" it is a·text_sim (the paper's formula read literally).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from embeddings.text import LabelIndex, TextEncoder
+from mappings.osm import OsmVocab, norm
+from mappings.wiki import WikiSummaries
+from ontology.model import Concept
+
+TextMode = Literal["augmented", "name", "max"]
+StructMissing = Literal["renormalise", "zero"]
+_STOP = {"area", "land", "areas", "region", "zone", "other", "with", "and", "of", "the", "site", "lot"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    concept_id: str
+    score: float
+    text_sim: float
+    struct_sim: float
+    lexical: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {"concept_id": self.concept_id, "score": round(self.score, 4), "text_sim": round(self.text_sim, 4),
+                "struct_sim": round(self.struct_sim, 4), "lexical": self.lexical}
+
+
+@dataclass(frozen=True)
+class SimilarPair:
+    a: str
+    b: str
+    score: float
+    text_sim: float
+    struct_sim: float
+
+
+@dataclass
+class Weights:
+    text: float = 0.7
+    struct: float = 0.3
+    text_mode: TextMode = "max"
+    struct_missing: StructMissing = "renormalise"
+
+    def combine(self, t: float, s: float, has_struct: bool) -> float:
+        if not has_struct and self.struct_missing == "renormalise":
+            return t
+        return self.text * t + self.struct * s
+
+
+def _squash(name: str) -> str:
+    n = norm(name).replace(" ", "")
+    return n[:-1] if n.endswith("s") else n
+
+
+@dataclass
+class LabelProfile:
+    name: str                  # normalised label
+    text: str                  # augmented text
+    tags: list[str] = field(default_factory=list)
+
+
+class SimilarityModel:
+    """Concept side built once (vectors cached by the encoder); label side on demand."""
+
+    def __init__(self, concepts: dict[str, Concept], encoder: TextEncoder, osm: OsmVocab,
+                 wiki: WikiSummaries | None = None, weights: Weights | None = None) -> None:
+        self.concepts = {k: c for k, c in concepts.items() if not c.deprecated}
+        self.encoder, self.osm, self.wiki = encoder, osm, wiki
+        self.weights = weights or Weights()
+        self.ids = sorted(self.concepts)
+        self.names: dict[str, list[str]] = {
+            cid: list(dict.fromkeys(norm(n) for n in [c.pref_label, *c.alt_labels] if norm(n)))
+            for cid, c in self.concepts.items()}
+        self.squashed: dict[str, set[str]] = {}
+        for cid, names in self.names.items():
+            for n in names:
+                self.squashed.setdefault(_squash(n), set()).add(cid)
+        self.aug_vecs = encoder.encode([self.concept_text(self.concepts[c]) for c in self.ids])
+        self.aug_index = LabelIndex(self.ids, self.aug_vecs)
+        name_ids = [(cid, n) for cid in self.ids for n in self.names[cid]]
+        self.name_owner = [cid for cid, _ in name_ids]
+        self.name_vecs = encoder.encode([n for _, n in name_ids])
+        self.name_index = LabelIndex([f"{i}" for i in range(len(name_ids))], self.name_vecs)
+        self._row = {cid: i for i, cid in enumerate(self.ids)}
+
+    # ---- text augmentation --------------------------------------------------------------------
+    def _wiki(self, title: str) -> str:
+        return self.wiki.summary(title) if self.wiki is not None else ""
+
+    def concept_text(self, c: Concept) -> str:
+        parts = [c.pref_label]
+        if c.alt_labels:
+            parts.append("also: " + ", ".join(c.alt_labels[:8]))
+        if c.definition:
+            parts.append(c.definition)
+        parts += [d for d in (self.osm.describe(t, 160) for t in c.osm_tags[:2]) if d]
+        parts.append(self._wiki(c.pref_label))
+        return ". ".join(p for p in parts if p)
+
+    def label_tags(self, label: str) -> list[str]:
+        """getOSMTag: exact lexicon hit on the whole label, else the union over its content words."""
+        tags = self.osm.lookup(label)
+        if not tags:
+            for tok in norm(label).split():
+                if len(tok) > 3 and tok not in _STOP:
+                    tags += self.osm.lookup(tok)
+        return sorted(set(tags))
+
+    def label_profile(self, label: str) -> LabelProfile:
+        name = norm(label)
+        tags = self.label_tags(label)
+        parts = [name] + [d for d in (self.osm.describe(t, 160) for t in tags[:2]) if d] + [self._wiki(name)]
+        return LabelProfile(name=name, text=". ".join(p for p in parts if p), tags=tags)
+
+    # ---- scoring --------------------------------------------------------------------------------
+    def _text_sims(self, prof_vec_name: np.ndarray, prof_vec_aug: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(best name-to-name cosine, augmented cosine) for every concept row."""
+        name_cos = self.name_vecs @ prof_vec_name
+        best = np.full(len(self.ids), -1.0, np.float32)
+        for j, cid in enumerate(self.name_owner):
+            r = self._row[cid]
+            if name_cos[j] > best[r]:
+                best[r] = name_cos[j]
+        return best, self.aug_vecs @ prof_vec_aug
+
+    def _text(self, name_sim: float, aug_sim: float) -> float:
+        mode = self.weights.text_mode
+        if mode == "name":
+            return name_sim
+        if mode == "augmented":
+            return aug_sim
+        return max(name_sim, aug_sim)
+
+    def candidates(self, labels: Sequence[str], k: int, shortlist: int = 30) -> list[list[Candidate]]:
+        """Top-k concepts per label: FAISS kNN on both views gives a shortlist, scored in full."""
+        profiles = [self.label_profile(lb) for lb in labels]
+        qn = self.encoder.encode([p.name for p in profiles])
+        qa = self.encoder.encode([p.text for p in profiles])
+        hits_a = self.aug_index.search(qa, shortlist)
+        hits_n = self.name_index.search(qn, shortlist * 3)
+        out: list[list[Candidate]] = []
+        for i, (lb, prof) in enumerate(zip(labels, profiles, strict=True)):
+            lexical = self.squashed.get(_squash(lb), set()) | self.squashed.get(_squash(prof.name), set())
+            pool = {cid for cid, _ in hits_a[i]} | {self.name_owner[int(j)] for j, _ in hits_n[i]} | lexical
+            name_best, aug = self._text_sims(qn[i], qa[i])
+            cands = []
+            for cid in pool:
+                r = self._row[cid]
+                is_lex = cid in lexical
+                t = 1.0 if is_lex else self._text(float(name_best[r]), float(aug[r]))
+                tags = self.concepts[cid].osm_tags
+                s = self.osm.struct_sim(prof.tags, tags)
+                sc = self.weights.combine(t, s, bool(prof.tags and tags))
+                cands.append(Candidate(cid, float(sc), float(t), float(s), is_lex))
+            cands.sort(key=lambda c: (-c.score, c.concept_id))
+            out.append(cands[:k])
+        return out
+
+    def concept_pairs(self, threshold: float) -> list[SimilarPair]:
+        """SIMILAR_TO candidates between concepts: every unordered pair with score ≥ threshold."""
+        aug, names = self.aug_vecs @ self.aug_vecs.T, self._name_matrix()
+        mode = self.weights.text_mode
+        text = names if mode == "name" else aug if mode == "augmented" else np.maximum(aug, names)
+        pairs = []
+        for i, a in enumerate(self.ids):
+            ta = self.concepts[a].osm_tags
+            for j in range(i + 1, len(self.ids)):
+                b = self.ids[j]
+                tb = self.concepts[b].osm_tags
+                s = self.osm.struct_sim(ta, tb)
+                t = float(text[i, j])
+                sc = self.weights.combine(t, s, bool(ta and tb))
+                if sc >= threshold:
+                    pairs.append(SimilarPair(a, b, round(float(sc), 6), round(t, 6), round(s, 6)))
+        return pairs
+
+    def _name_matrix(self) -> np.ndarray:
+        """Best name-to-name cosine between every two concepts (ignoring the concept itself)."""
+        n = len(self.ids)
+        owner = np.array([self._row[c] for c in self.name_owner])
+        cos = self.name_vecs @ self.name_vecs.T
+        out = np.full((n, n), -1.0, np.float32)
+        for r in range(n):
+            rows = cos[owner == r]
+            if rows.size == 0:
+                continue
+            best = rows.max(axis=0)
+            np.maximum.at(out[r], owner, best)
+        return out
