@@ -7,7 +7,9 @@ import sys
 import typer
 
 from rskg.cli import db, mapping, servers
+from rskg.cli import ontology as ontology_cli
 from rskg.cli import sync as sync_cli
+from rskg.cli.ingest import ingest as ingest_cmd
 from rskg.errors import RskgError
 
 app = typer.Typer(help="rskg: a knowledge graph of remote-sensing training samples.", no_args_is_help=True,
@@ -15,7 +17,9 @@ app = typer.Typer(help="rskg: a knowledge graph of remote-sensing training sampl
 app.add_typer(servers.app, name="servers")
 app.add_typer(db.app, name="db")
 app.add_typer(mapping.app, name="map")
+app.add_typer(ontology_cli.app, name="ontology")
 app.command(name="sync")(sync_cli.sync)
+app.command(name="ingest")(ingest_cmd)
 
 
 def main() -> None:

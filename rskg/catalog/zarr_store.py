@@ -1,0 +1,164 @@
+"""The Zarr v3 pixel and feature store (DESIGN.md section 1).
+
+Layout under ``settings.zarr_path`` (a local folder or any fsspec URL)::
+
+    pixels/<dataset>/<sample key>/rgb     uint8 (H, W, 3)  RGB, or PCA-3 for multispectral
+    pixels/<dataset>/<sample key>/bands   uint16 (C, H, W) original bands on one grid (multispectral),
+                                          attrs: band_names, gsd_m
+    pixels/<dataset>                      group attrs: reader state (e.g. the PCA basis)
+    features/<dataset>/<encoder>/vectors  float32 (N, dim)  image features, append-only
+    features/<dataset>/<encoder>/ids      str (N,)          sample id of each row
+    features/<dataset>/<encoder>/vector_ids int64 (N,)      FAISS key of each row; -1 = unfinished row
+
+``<sample key>`` is the sample's path relative to the dataset root, without its suffix. Arrays are
+chunked (at most 256 x 256 pixels per chunk) and zstd-compressed. Writing a sample twice overwrites
+it, so pixel writes are idempotent. Feature rows are appended vectors -> ids -> vector_ids, so a
+row whose vector_id is still -1 was cut short by a crash and is ignored (and compacted away).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+
+import numpy as np
+import zarr
+from zarr.codecs import ZstdCodec
+
+_COMPRESSORS = (ZstdCodec(level=1),)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._/=+-]")
+
+
+def open_root(location: str | Path) -> zarr.Group:
+    loc = str(location)
+    if "://" in loc:
+        store = zarr.storage.FsspecStore.from_url(loc)
+    else:
+        Path(loc).mkdir(parents=True, exist_ok=True)
+        store = zarr.storage.LocalStore(loc)
+    return zarr.open_group(store, mode="a", zarr_format=3)
+
+
+def sample_key(rel_path: str) -> str:
+    """Zarr-safe key of a sample: its relative path without suffix, odd characters replaced."""
+    stem, _ = posixpath.splitext(rel_path)
+    return _UNSAFE.sub("_", stem).strip("/").replace("..", "_")
+
+
+def _chunks(shape: tuple[int, ...], spatial_axes: tuple[int, int]) -> tuple[int, ...]:
+    return tuple(min(n, 256) if i in spatial_axes else n for i, n in enumerate(shape))
+
+
+class PixelStore:
+    def __init__(self, location: str | Path) -> None:
+        self.location = str(location)
+        self.root = open_root(location)
+
+    def path(self, dataset: str, key: str) -> str:
+        return f"pixels/{dataset}/{key}"
+
+    def write(self, dataset: str, key: str, rgb: np.ndarray, bands: np.ndarray | None = None,
+              band_names: list[str] | None = None, gsd_m: float | None = None) -> str:
+        """Write one sample (overwriting a previous copy); returns its storage path."""
+        base = self.path(dataset, key)
+        self.root.create_array(f"{base}/rgb", data=np.ascontiguousarray(rgb, dtype=np.uint8),
+                               chunks=_chunks(rgb.shape, (0, 1)), compressors=_COMPRESSORS, overwrite=True)
+        if bands is not None:
+            arr = self.root.create_array(f"{base}/bands", data=np.ascontiguousarray(bands),
+                                         chunks=_chunks(bands.shape, (1, 2)), compressors=_COMPRESSORS,
+                                         overwrite=True)
+            arr.attrs.update({"band_names": list(band_names or []), "gsd_m": gsd_m})
+        return base
+
+    def read_rgb(self, storage: str) -> np.ndarray:
+        return np.asarray(self.root[f"{storage}/rgb"][...])
+
+    def read_bands(self, storage: str) -> tuple[np.ndarray, list[str]]:
+        arr = self.root[f"{storage}/bands"]
+        return np.asarray(arr[...]), list(arr.attrs.get("band_names", []))
+
+    def exists(self, storage: str) -> bool:
+        return f"{storage}/rgb" in self.root
+
+    def storages(self, dataset: str) -> set[str]:
+        """Storage paths of every sample written for ``dataset`` (walks the group tree)."""
+        name = f"pixels/{dataset}"
+        if name not in self.root:
+            return set()
+        group = self.root[name]
+        assert isinstance(group, zarr.Group)
+        out = set()
+        for path, node in group.members(max_depth=None):
+            if isinstance(node, zarr.Array) and path.endswith("/rgb"):
+                out.add(f"{name}/{path[: -len('/rgb')]}")
+        return out
+
+    def dataset_attrs(self, dataset: str) -> dict[str, object]:
+        name = f"pixels/{dataset}"
+        return dict(self.root[name].attrs) if name in self.root else {}
+
+    def set_dataset_attrs(self, dataset: str, attrs: dict[str, object]) -> None:
+        group = self.root.require_group(f"pixels/{dataset}")
+        group.attrs.update(attrs)
+
+    def delete_dataset(self, dataset: str) -> None:
+        for top in ("pixels", "features"):
+            name = f"{top}/{dataset}"
+            if name in self.root:
+                del self.root[name]
+
+
+class FeatureStore:
+    """Append-only feature rows of one dataset for one encoder version."""
+
+    def __init__(self, root: zarr.Group, dataset: str, encoder_version: str, dim: int) -> None:
+        self.name = f"features/{dataset}/{sample_key(encoder_version)}"
+        self.dim = dim
+        self.root = root
+        group = root.require_group(self.name)
+        group.attrs.update({"encoder_version": encoder_version, "dim": dim})
+        self.vectors = self._array(group, "vectors", (0, dim), "float32", (256, dim), 0.0)
+        self.ids = self._array(group, "ids", (0,), str, (4096,), "")
+        self.vector_ids = self._array(group, "vector_ids", (0,), "int64", (4096,), -1)
+
+    @staticmethod
+    def _array(group: zarr.Group, name: str, shape: tuple[int, ...], dtype: object,
+               chunks: tuple[int, ...], fill: object) -> zarr.Array:
+        if name in group:
+            node = group[name]
+            assert isinstance(node, zarr.Array)
+            return node
+        return group.create_array(name, shape=shape, dtype=dtype, chunks=chunks, fill_value=fill,
+                                  compressors=None if dtype is str else _COMPRESSORS)
+
+    def append(self, ids: list[str], vector_ids: list[int], vectors: np.ndarray) -> None:
+        if not ids:
+            return
+        n0, n = self.vector_ids.shape[0], len(ids)
+        self.vectors.resize((n0 + n, self.dim))
+        self.vectors[n0:] = vectors.astype(np.float32)
+        self.ids.resize((n0 + n,))
+        self.ids[n0:] = np.array(ids, dtype=object)
+        self.vector_ids.resize((n0 + n,))          # last: a row counts once its vector_id is set
+        self.vector_ids[n0:] = np.asarray(vector_ids, dtype=np.int64)
+
+    def load(self) -> tuple[list[str], np.ndarray, np.ndarray, int]:
+        """Valid rows (ids, vector_ids, vectors), last copy wins; plus the number of dead rows."""
+        n = min(self.vectors.shape[0], self.ids.shape[0], self.vector_ids.shape[0])
+        vids = np.asarray(self.vector_ids[:n]) if n else np.zeros(0, np.int64)
+        ids = np.asarray(self.ids[:n]) if n else np.zeros(0, object)
+        good = np.flatnonzero((vids >= 0) & (ids != ""))
+        last: dict[str, int] = {}
+        for i in good:
+            last[str(ids[i])] = int(i)
+        rows = np.array(sorted(last.values()), dtype=np.int64)
+        vecs = np.asarray(self.vectors[:n])[rows] if len(rows) else np.zeros((0, self.dim), np.float32)
+        dead = max(self.vectors.shape[0], self.vector_ids.shape[0]) - len(rows)
+        return [str(ids[i]) for i in rows], vids[rows], vecs, dead
+
+    def rewrite(self, ids: list[str], vector_ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Replace every row (compaction); used by reconcile."""
+        for arr in (self.vector_ids, self.ids, self.vectors):
+            arr.resize((0, *arr.shape[1:]))
+        self.append(ids, [int(v) for v in vector_ids], vectors)

@@ -1,0 +1,237 @@
+"""The ingestion pipeline: discover -> (read, hash, skip, decode in parallel) -> per batch: pixels to
+Zarr, catalog rows to PostgreSQL (one transaction), Sample nodes to Neo4j, features to Zarr -> FAISS.
+
+Resumable by construction: PostgreSQL is written after the pixels and before everything derived, and
+:mod:`rskg.ingest.reconcile` repairs the derived stores from it at the start and end of every run.
+A rerun skips every sample whose (path, sha256) is already in the catalog.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from tqdm import tqdm
+
+from kg import samples as cy
+from rskg.catalog import samples as catalog
+from rskg.catalog.zarr_store import FeatureStore, PixelStore, sample_key
+from rskg.errors import DataError, RskgError
+from rskg.ingest import engine as engines
+from rskg.ingest.discovery import open_root
+from rskg.ingest.features import FeatureExtractor
+from rskg.ingest.readers import DatasetReader, reader_class
+from rskg.ingest.reconcile import ReconcileReport, reconcile_features, reconcile_graph, sync_index
+from rskg.ingest.records import Decoded, Rejected, Skipped, vector_id
+from rskg.services import Services
+
+
+@dataclass
+class IngestOptions:
+    url: str
+    dataset: str                          # reader name (ucm, eurosat, ... or imagefolder)
+    dataset_id: str | None = None         # catalog id; default = the reader's key
+    labels_file: str | None = None
+    engine: str = "local"
+    limit: int | None = None
+    batch_size: int = 64
+    workers: int = 4
+    index_every: int = 1024               # samples between FAISS checkpoints
+    progress: bool = True
+
+
+@dataclass
+class IngestReport:
+    dataset_id: str
+    job_id: int
+    seen: int = 0
+    ingested: int = 0
+    skipped: int = 0
+    quarantined: list[tuple[str, str]] = field(default_factory=list)
+    labels_attached: int = 0
+    interrupted_jobs: list[int] = field(default_factory=list)
+    total_in_catalog: int = 0
+    seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    reconcile_start: ReconcileReport | None = None
+    reconcile_end: ReconcileReport | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.ingested / self.seconds if self.seconds else 0.0
+
+
+def make_reader(opts: IngestOptions) -> DatasetReader:
+    root = open_root(opts.url)
+    cls = reader_class(opts.dataset)
+    return cls(root, dataset_id=opts.dataset_id, labels_file=opts.labels_file, limit=opts.limit)
+
+
+class Ingestor:
+    def __init__(self, services: Services, extractor: FeatureExtractor | None, opts: IngestOptions) -> None:
+        self.svc = services
+        self.extractor = extractor
+        self.opts = opts
+        self.reader = make_reader(opts)
+        self.dataset_id = self.reader.dataset_id
+        self.pixels = PixelStore(services.settings.zarr_path)
+        self.features: FeatureStore | None = None
+
+    # --- setup -----------------------------------------------------------------------------------
+    def _register(self) -> None:
+        r = self.reader
+        with self.svc.connection() as conn:
+            catalog.upsert_dataset(conn, self.dataset_id, r.name, r.url, r.license, r.citation,
+                                   r.multi_label, r.gsd_m)
+        self.svc.driver.execute_query(cy.MERGE_DATASET, id=self.dataset_id, name=r.name, url=r.url,
+                                      license=r.license)
+        for label_set, names in r.label_sets().items():
+            self.svc.driver.execute_query(cy.MERGE_DATASET_LABELS, dataset=label_set, names=list(names))
+
+    def _reconcile(self, rep: IngestReport, which: str) -> ReconcileReport:
+        rr = ReconcileReport()
+        t0 = time.perf_counter()
+        reconcile_graph(self.svc, self.dataset_id, rr)
+        t1 = time.perf_counter()
+        rr.seconds["graph"] = t1 - t0
+        if self.extractor is not None:
+            self.features = reconcile_features(self.svc, self.dataset_id, self.pixels, self.extractor, rr)
+            t2 = time.perf_counter()
+            sync_index(self.svc, self.dataset_id, self.features, self.extractor.version, rr)
+            rr.seconds["features"], rr.seconds["index"] = t2 - t1, time.perf_counter() - t2
+        rep.stages[f"reconcile_{which}"] += time.perf_counter() - t0
+        return rr
+
+    # --- one batch -------------------------------------------------------------------------------
+    def _store_batch(self, decoded: list[Decoded], rep: IngestReport) -> None:
+        t0 = time.perf_counter()
+        if any(d.rgb is None for d in decoded):
+            new_state = self.reader.visual(decoded, self.pixels.dataset_attrs(self.dataset_id))
+            if new_state is not None:
+                self.pixels.set_dataset_attrs(self.dataset_id, new_state)
+        rows = []
+        for d in decoded:
+            assert d.rgb is not None
+            storage = self.pixels.write(self.dataset_id, sample_key(d.ref.rel_path), d.rgb, d.bands,
+                                        d.band_names, d.gsd_m)
+            sid = f"{self.dataset_id}:{d.ref.rel_path}"
+            label_sets = {self.dataset_id: d.ref.labels, **d.ref.extra_labels}
+            rows.append(catalog.SampleRow(
+                id=sid, dataset_id=self.dataset_id, source_path=d.ref.rel_path, labels=d.ref.labels,
+                label_sets=label_sets, footprint_wkt=d.footprint_wkt, acquired_at=d.acquired_at,
+                sensor=self.reader.sensor, gsd_m=d.gsd_m, bands=d.band_names or ["R", "G", "B"],
+                width=int(d.rgb.shape[1]), height=int(d.rgb.shape[0]), storage=storage, sha256=d.sha256,
+                vector_id=vector_id(sid)))
+        t1 = time.perf_counter()
+        with self.svc.connection() as conn:
+            catalog.write_batch(conn, rows)
+        from rskg.ingest.reconcile import label_rows, merge_samples
+
+        edges = [(r.id, ls, lab) for r in rows for ls, labs in r.label_sets.items() for lab in labs]
+        merge_samples(self.svc, label_rows(self.dataset_id, edges, {r.id for r in rows}))
+        t2 = time.perf_counter()
+        if self.extractor is not None and self.features is not None:
+            vecs = self.extractor.encode([d.rgb for d in decoded], [d.gsd_m for d in decoded])  # type: ignore[misc]
+            self.features.append([r.id for r in rows], [r.vector_id for r in rows], vecs)
+        t3 = time.perf_counter()
+        rep.stages["store"] += t1 - t0
+        rep.stages["catalog"] += t2 - t1
+        rep.stages["feature"] += t3 - t2
+        rep.ingested += len(rows)
+
+    def _attach_labels(self, skipped: list[Skipped], rep: IngestReport) -> None:
+        """Labels of samples already in (e.g. a rerun with --labels): added to PG; reconcile syncs Neo4j."""
+        items = [(f"{self.dataset_id}:{s.ref.rel_path}", ls, lab)
+                 for s in skipped for ls, labs in s.ref.extra_labels.items() for lab in labs]
+        if not items:
+            return
+        with self.svc.connection() as conn:
+            have = set(catalog.label_edges(conn, self.dataset_id))
+            rep.labels_attached = catalog.add_labels(conn, [i for i in items if i not in have])
+
+    def _quarantine(self, rejected: list[Rejected], rep: IngestReport) -> None:
+        with self.svc.connection() as conn:
+            catalog.quarantine(conn, rep.job_id, self.dataset_id,
+                               [(r.ref.rel_path, r.reason, r.sha256) for r in rejected])
+        rep.quarantined += [(r.ref.rel_path, r.reason) for r in rejected]
+
+    # --- the run ---------------------------------------------------------------------------------
+    def run(self) -> IngestReport:
+        t_start = time.perf_counter()
+        with self.svc.connection() as lock_conn:
+            if not catalog.try_lock(lock_conn, self.dataset_id):
+                raise RskgError(f"another `rskg ingest` of dataset {self.dataset_id!r} is running",
+                                "Wait for it to finish (or stop it); a killed run is resumed by rerunning.")
+            try:
+                return self._run(t_start)
+            finally:
+                catalog.unlock(lock_conn, self.dataset_id)
+
+    def _run(self, t_start: float) -> IngestReport:
+        self._register()
+        with self.svc.connection() as conn:
+            job_id, stale = catalog.start_job(conn, self.dataset_id, self.opts.url, self.opts.engine)
+        rep = IngestReport(self.dataset_id, job_id, interrupted_jobs=stale)
+        status, error = "failed", None
+        try:
+            rep.reconcile_start = self._reconcile(rep, "start")
+            t0 = time.perf_counter()
+            refs = self.reader.discover()
+            rep.stages["discover"] += time.perf_counter() - t0
+            if self.reader.rejected:
+                self._quarantine(self.reader.rejected, rep)
+            with self.svc.connection() as conn:
+                existing = catalog.existing(conn, self.dataset_id)
+            proc = engines.Processor(self.reader, existing)
+            skipped: list[Skipped] = []
+            since_index = 0
+            bar = tqdm(total=len(refs), desc=f"ingest {self.dataset_id}", unit="img", file=sys.stderr,
+                       disable=not self.opts.progress, dynamic_ncols=True)
+            t_wait = time.perf_counter()
+            for results, decode_s in engines.run(self.opts.engine, proc, refs, self.opts.batch_size,
+                                                 self.opts.workers):
+                rep.stages["decode_wait"] += time.perf_counter() - t_wait
+                rep.stages["decode_cpu"] += decode_s
+                rep.seen += len(results)
+                decoded = [r for r in results if isinstance(r, Decoded)]
+                rejected = [r for r in results if isinstance(r, Rejected)]
+                skipped += [r for r in results if isinstance(r, Skipped)]
+                if rejected:
+                    self._quarantine(rejected, rep)
+                if decoded:
+                    self._store_batch(decoded, rep)
+                    since_index += len(decoded)
+                if self.extractor is not None and self.features is not None and since_index >= self.opts.index_every:
+                    t1 = time.perf_counter()
+                    sync_index(self.svc, self.dataset_id, self.features, self.extractor.version)
+                    rep.stages["index"] += time.perf_counter() - t1
+                    since_index = 0
+                bar.update(len(results))
+                bar.set_postfix(new=rep.ingested, skip=len(skipped), bad=len(rep.quarantined), refresh=False)
+                t_wait = time.perf_counter()
+            bar.close()
+            rep.skipped = len(skipped)
+            self._attach_labels(skipped, rep)
+            rep.reconcile_end = self._reconcile(rep, "end")
+            with self.svc.connection() as conn:
+                rep.total_in_catalog = catalog.count(conn, self.dataset_id)
+            status = "done"
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            rep.seconds = time.perf_counter() - t_start
+            counts = {"seen": rep.seen, "ingested": rep.ingested, "skipped": rep.skipped,
+                      "quarantined": len(rep.quarantined)}
+            with self.svc.connection() as conn:
+                catalog.finish_job(conn, job_id, status, counts, error)
+        return rep
+
+
+def ingest(services: Services, opts: IngestOptions, extractor: FeatureExtractor | None) -> IngestReport:
+    """Run one ingest; ``extractor`` None skips the feature and index steps."""
+    if opts.batch_size < 1:
+        raise DataError(f"batch size {opts.batch_size} < 1", "Use --batch-size 1 or more.")
+    return Ingestor(services, extractor, opts).run()
