@@ -46,6 +46,7 @@ class SourceLabelMapping:
     predicate: str = "skos:exactMatch"        # SSSOM predicate (exactMatch / broadMatch / narrowMatch / closeMatch)
     justification: str = "semapv:ManualMappingCuration"
     confidence: float = 1.0
+    covers: tuple[str, ...] = ()              # concepts a disjunctive label also covers ("river_lake" -> river, lake)
 
 
 @dataclass

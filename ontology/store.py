@@ -1,0 +1,177 @@
+"""Read and write the Turtle files of record; the ``LabelSystem`` loader.
+
+``load_graph(dir)`` merges every ``*.ttl`` of the ontology directory into one rdflib Graph;
+``load_label_system(dir)`` reads that graph into the plain ``ontology.model.LabelSystem``.
+Writes are deterministic (rdflib ``longturtle``: sorted subjects, predicates and objects) and
+atomic per file (temp file + ``os.replace``).  ``version`` is the SHA-256 of the files' bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from rdflib import Graph, URIRef
+from rdflib.namespace import DCTERMS, OWL, RDF, SKOS
+
+from ontology import namespaces as ns
+from ontology.model import Concept, DatasetInfo, LabelSystem, SourceLabelMapping
+from ontology.render import FILES, new_graph
+from rskg.errors import DataError, NotFoundError, ValidationError
+
+
+def ttl_files(ontology_dir: Path) -> list[Path]:
+    files = sorted(Path(ontology_dir).glob("*.ttl"))
+    if not files:
+        raise NotFoundError(f"no Turtle files in {ontology_dir}",
+                            "Run `rskg ontology build` to generate ontology/data/*.ttl "
+                            "(or point RSKG_ONTOLOGY_DIR at them).")
+    return files
+
+
+def version_of(ontology_dir: Path) -> str:
+    h = hashlib.sha256()
+    for f in ttl_files(ontology_dir):
+        h.update(f.name.encode())
+        h.update(b"\0")
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def parse_file(path: Path) -> Graph:
+    g = new_graph()
+    try:
+        g.parse(path, format="turtle")
+    except Exception as exc:  # rdflib raises several parser exception types
+        raise DataError(f"cannot parse {path}: {exc}",
+                        "Fix the Turtle syntax or rebuild with `rskg ontology build --force`.") from exc
+    return g
+
+
+def load_graphs(ontology_dir: Path) -> dict[str, Graph]:
+    """One graph per file of record (what edits work on)."""
+    return {f.name: parse_file(f) for f in ttl_files(ontology_dir)}
+
+
+def load_graph(ontology_dir: Path) -> Graph:
+    """All Turtle files of the directory merged into one graph (what SPARQL queries)."""
+    g = new_graph()
+    for f in ttl_files(ontology_dir):
+        g.parse(f, format="turtle")
+    return g
+
+
+def serialize(g: Graph) -> str:
+    return g.serialize(format="longturtle")
+
+
+def write_graphs(ontology_dir: Path, graphs: dict[str, Graph]) -> None:
+    """Serialise every graph first, then replace the files; a failure leaves the old files intact."""
+    ontology_dir = Path(ontology_dir)
+    ontology_dir.mkdir(parents=True, exist_ok=True)
+    texts = {name: serialize(g) for name, g in graphs.items()}
+    for name, text in sorted(texts.items()):
+        fd, tmp = tempfile.mkstemp(dir=ontology_dir, prefix=f".{name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, ontology_dir / name)
+
+
+def _str(g: Graph, s: URIRef, p: URIRef) -> str:
+    v = g.value(s, p)
+    return str(v) if v is not None else ""
+
+
+def graph_to_label_system(g: Graph, version: str = "") -> LabelSystem:
+    concepts: dict[str, Concept] = {}
+    for s in sorted(set(g.subjects(RDF.type, SKOS.Concept)) & set(g.subjects(RDF.type, OWL.Class)), key=str):
+        cid = ns.concept_id(s)
+        if cid is None:
+            continue
+        osm, codes = [], []
+        for p in (SKOS.exactMatch, SKOS.closeMatch):
+            for o in g.objects(s, p):
+                tag, code = ns.osm_tag_from_iri(o), ns.code_from_iri(o)
+                if tag:
+                    osm.append(tag)
+                elif code:
+                    codes.append(code)
+        replaced = g.value(s, DCTERMS.isReplacedBy)
+        concepts[cid] = Concept(
+            id=cid, pref_label=_str(g, s, SKOS.prefLabel), level=0,
+            parents=sorted(x for x in (ns.concept_id(o) for o in g.objects(s, SKOS.broader)) if x),
+            alt_labels=sorted(str(o) for o in g.objects(s, SKOS.altLabel)),
+            definition=_str(g, s, SKOS.definition), osm_tags=sorted(set(osm)), lccs_codes=sorted(set(codes)),
+            deprecated=str(g.value(s, OWL.deprecated) or "").lower() == "true",
+            replaced_by=ns.concept_id(replaced) if replaced is not None else None,
+            provenance=sorted(str(o) for o in g.objects(s, DCTERMS.source)))
+    _levels(concepts)
+    datasets: dict[str, DatasetInfo] = {}
+    for d in sorted(g.subjects(RDF.type, ns.RSKG.Dataset), key=str):
+        dsid = _str(g, d, ns.RSKG.datasetId)
+        n_img = g.value(d, ns.RSKG.numImages)
+        multi = g.value(d, ns.RSKG.multiLabel)
+        datasets[dsid] = DatasetInfo(
+            id=dsid, name=_str(g, d, DCTERMS.title), multi_label=bool(multi.toPython()) if multi is not None else False,
+            url=_str(g, d, ns.RSKG.landingPage), license=_str(g, d, DCTERMS.license),
+            gsd_m=_gsd(_str(g, d, ns.RSKG.gsd)), image_size=_str(g, d, ns.RSKG.imageSize),
+            num_images=int(n_img) if n_img is not None else None)
+    classes: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    mappings: list[SourceLabelMapping] = []
+    for sl in sorted(g.subjects(RDF.type, ns.RSKG.SourceLabel), key=str):
+        dsid = _str(g, g.value(sl, ns.RSKG.inDataset), ns.RSKG.datasetId) if g.value(sl, ns.RSKG.inDataset) else ""
+        text = _str(g, sl, ns.RSKG.labelText)
+        target = ns.concept_id(g.value(sl, ns.RSKG.mapsTo))
+        if not dsid or target is None:
+            raise ValidationError(f"source label {sl} has no dataset or no concept", "Rebuild the ontology.")
+        pos = g.value(sl, ns.RSKG.position)
+        if pos is not None:
+            classes[dsid].append((int(pos), text))
+        conf = g.value(sl, ns.RSKG.confidence)
+        mappings.append(SourceLabelMapping(
+            dataset=dsid, name=text, concept_id=target,
+            predicate=_str(g, sl, ns.RSKG.mappingPredicate) or "skos:exactMatch",
+            justification=_str(g, sl, ns.RSKG.mappingJustification) or "semapv:ManualMappingCuration",
+            confidence=float(conf) if conf is not None else 1.0,
+            covers=tuple(sorted(x for x in (ns.concept_id(o) for o in g.objects(sl, ns.RSKG.covers)) if x))))
+    for dsid, items in classes.items():
+        if dsid in datasets:
+            datasets[dsid].classes = [t for _, t in sorted(items)]
+    mappings.sort(key=lambda m: (m.dataset, m.name))
+    return LabelSystem(concepts=concepts, datasets=datasets, mappings=mappings, version=version)
+
+
+def _gsd(text: str) -> float | None:
+    try:
+        return float(text.split()[0]) if text else None
+    except ValueError:
+        return None      # ranges such as "0.5-8" have no single value
+
+
+def _levels(concepts: dict[str, Concept]) -> None:
+    """level = 1 for roots, parent level + 1 otherwise (the deepest parent wins for multi-parent)."""
+    memo: dict[str, int] = {}
+
+    def level(cid: str, stack: frozenset[str]) -> int:
+        if cid in memo:
+            return memo[cid]
+        if cid in stack:
+            raise ValidationError(f"cycle in the concept hierarchy through {cid!r}",
+                                  "Move a concept to break the cycle.")
+        parents = [p for p in concepts[cid].parents if p in concepts]
+        memo[cid] = 1 + max((level(p, stack | {cid}) for p in parents), default=0)
+        return memo[cid]
+
+    for cid in concepts:
+        concepts[cid].level = level(cid, frozenset())
+
+
+def load_label_system(ontology_dir: Path) -> LabelSystem:
+    return graph_to_label_system(load_graph(ontology_dir), version=version_of(ontology_dir))
+
+
+__all__ = ["load_graph", "load_graphs", "load_label_system", "version_of", "write_graphs", "serialize", "FILES"]
