@@ -1,0 +1,89 @@
+"""Starlette app factory: GraphQL (+GraphiQL) at /graphql, SPARQL at /sparql, review pages, thumbnails,
+the Neo4j Browser guide and /healthz. Services are built once in the lifespan and injected."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from strawberry.asgi import GraphQL
+
+from api.context import Context
+from api.db import Db
+from api.schema import build_schema
+from rskg.services import Services
+from rskg.settings import Settings
+
+log = logging.getLogger("rskg.api")
+
+
+class RskgGraphQL(GraphQL[Context, None]):
+    async def get_context(self, request: Any, response: Any = None) -> Context:
+        services: Services = request.app.state.services
+        return Context(request=request, response=response, settings=services.settings, services=services,
+                       db=Db(services))
+
+
+async def healthz(request: Request) -> JSONResponse:
+    import asyncio
+
+    services: Services = request.app.state.services
+
+    def check() -> dict[str, str]:
+        out = {}
+        try:
+            services.driver.execute_query("RETURN 1")
+            out["neo4j"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            out["neo4j"] = f"error: {type(exc).__name__}"
+        try:
+            with services.connection() as conn:
+                conn.execute("SELECT 1")
+            out["postgres"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            out["postgres"] = f"error: {type(exc).__name__}"
+        return out
+
+    status = await asyncio.to_thread(check)
+    ok = all(v == "ok" for v in status.values())
+    return JSONResponse({"status": "ok" if ok else "degraded", **status}, status_code=200 if ok else 503)
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    """Build the app. ``services`` may be passed in (tests); otherwise opened in the lifespan and closed after."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own = services is None
+        svc = services or Services(settings)
+        svc.driver          # noqa: B018 - open now: a stopped server fails at startup with a clear RskgError
+        svc.pool            # noqa: B018
+        app.state.services = svc
+        try:
+            yield
+        finally:
+            if own:
+                svc.close()
+
+    graphql_app = RskgGraphQL(build_schema(), graphql_ide="graphiql")
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+    ]
+    routes += _extra_routes(settings)
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _extra_routes(settings: Settings) -> list[BaseRoute]:
+    from api.web import web_routes
+
+    return web_routes(settings)
+
+
+__all__ = ["create_app", "Response"]

@@ -1,0 +1,50 @@
+"""SQL (and the little Cypher) of the dataset / sample API; values always as parameters."""
+
+from __future__ import annotations
+
+SAMPLE_COLUMNS = ("s.id, s.dataset_id, s.source_path, s.labels, ST_AsText(s.footprint), s.acquired_at, s.sensor, "
+                  "s.gsd_m, s.bands, s.width, s.height, s.split, s.storage, s.sha256")
+
+SAMPLES_BY_ID = f"SELECT {SAMPLE_COLUMNS} FROM samples s WHERE s.id = ANY(%s)"
+
+LABEL_SETS_BY_SAMPLE = """
+SELECT sample_id, label_set, label FROM sample_labels WHERE sample_id = ANY(%s) ORDER BY sample_id, label_set, label
+"""
+
+# Filter fragments of the sample search; each takes its values as parameters.
+F_DATASETS = "s.dataset_id = ANY(%s)"
+F_SENSORS = "s.sensor = ANY(%s)"
+F_LABELS = "EXISTS (SELECT 1 FROM sample_labels sl WHERE sl.sample_id = s.id AND sl.label = ANY(%s))"
+F_PAIRS = """EXISTS (SELECT 1 FROM sample_labels sl
+        JOIN unnest(%s::text[], %s::text[]) AS q(label_set, label)
+          ON sl.label_set = q.label_set AND sl.label = q.label
+        WHERE sl.sample_id = s.id)"""
+F_BBOX = "ST_Intersects(s.footprint, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"
+F_TIME_FROM = "s.acquired_at >= %s"
+F_TIME_TO = "s.acquired_at <= %s"
+F_AFTER = "s.id > %s"
+F_NONE = "false"
+
+SEARCH_SAMPLES = "SELECT {cols} FROM samples s WHERE {where} ORDER BY s.id LIMIT %s"
+COUNT_SAMPLES = "SELECT count(*) FROM samples s WHERE {where}"
+
+DATASETS = """
+MATCH (d:Dataset)
+RETURN d {.*} AS node ORDER BY d.id
+"""
+
+DATASETS_BY_ID = """
+UNWIND $ids AS id
+MATCH (d:Dataset {id: id})
+RETURN id, d {.*} AS node
+"""
+
+DATASET_LABELS = """
+UNWIND $ids AS id
+MATCH (:Dataset {id: id})-[:HAS_LABEL]->(l:SourceLabel)
+OPTIONAL MATCH (l)-[m:MAPS_TO]->(c:Concept)
+WITH id, l, collect(CASE WHEN c IS NULL THEN null ELSE
+     {concept_id: c.id, score: m.score, status: m.status, predicate: m.predicate} END) AS maps
+ORDER BY l.name
+RETURN id, collect({dataset: l.dataset, name: l.name, maps: maps}) AS items
+"""

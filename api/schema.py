@@ -1,0 +1,36 @@
+"""The GraphQL schema: per-domain query and mutation types merged, with the protective extensions."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.tools import merge_types
+
+from api.catalog.queries import CatalogQueries
+from api.concepts.queries import ConceptQueries
+from api.errors import MASKED_MESSAGE, RskgErrorHints, should_mask_error
+from api.extensions import QueryCounts
+
+MAX_DEPTH = 10
+MAX_ALIASES = 20
+MAX_TOKENS = 3000
+
+QUERY_TYPES: tuple[type, ...] = (ConceptQueries, CatalogQueries)
+MUTATION_TYPES: tuple[type, ...] = ()
+
+
+def build_schema() -> strawberry.Schema:
+    query = merge_types("Query", QUERY_TYPES)
+    mutation = merge_types("Mutation", MUTATION_TYPES) if MUTATION_TYPES else None
+    return strawberry.Schema(
+        query=query,
+        mutation=mutation,
+        extensions=[
+            QueryDepthLimiter(max_depth=MAX_DEPTH),
+            MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            RskgErrorHints(),
+            MaskErrors(should_mask_error=should_mask_error, error_message=MASKED_MESSAGE),
+            QueryCounts,
+        ],
+    )

@@ -1,0 +1,72 @@
+"""JPEG thumbnails of samples, rendered from the Zarr pixel store (RGB, or PCA-3 for multispectral).
+
+Cached on disk under ``settings.cache_dir/thumbnails`` keyed by the sample's content hash, so a
+re-ingested (changed) image gets a new thumbnail and an unchanged one is rendered once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy as np
+from PIL import Image
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from rskg.catalog.zarr_store import PixelStore
+from rskg.services import Services
+
+THUMB_PX = 192
+SELECT_STORAGE = "SELECT storage, sha256 FROM samples WHERE id = %s"
+
+
+def render(rgb: np.ndarray, px: int = THUMB_PX) -> bytes:
+    img = Image.fromarray(np.ascontiguousarray(rgb[..., :3]).astype(np.uint8), mode="RGB")
+    img.thumbnail((px, px), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=85)
+    return buf.getvalue()
+
+
+def _pixels(services: Services) -> PixelStore:
+    store = services.extras.get("api.pixels")
+    if store is None:
+        store = services.extras["api.pixels"] = PixelStore(services.settings.zarr_path)
+    return store
+
+
+def thumbnail_bytes(services: Services, sample_id: str) -> bytes | None:
+    with services.connection() as conn:
+        row = conn.execute(SELECT_STORAGE, (sample_id,)).fetchone()
+    if row is None:
+        return None
+    storage, sha = row[0], (row[1] or "").strip()
+    cache = services.settings.cache_dir / "thumbnails" / f"{sha}_{THUMB_PX}.jpg"
+    if cache.exists():
+        return cache.read_bytes()
+    data = render(_pixels(services).read_rgb(storage))
+    _write_atomic(cache, data)
+    return data
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+async def thumbnail(request: Request) -> Response:
+    name = unquote(request.path_params["name"])
+    if not name.endswith(".jpg"):
+        return PlainTextResponse("thumbnails are /thumbnails/<sample id>.jpg", status_code=404)
+    data = await asyncio.to_thread(thumbnail_bytes, request.app.state.services, name[: -len(".jpg")])
+    if data is None:
+        return PlainTextResponse("no such sample", status_code=404)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=3600"})
