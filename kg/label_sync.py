@@ -8,6 +8,8 @@ in the catalog, mapping decisions of non-ontology datasets) are left alone.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,15 +20,12 @@ from ontology.model import LabelSystem
 UPSERT_CONCEPTS = """
 UNWIND $rows AS row
 MERGE (c:Concept {id: row.id})
-WITH c, row,
-     [c.name, c.level, c.definition, c.osm_tags, c.lccs_codes, c.alt_labels, c.deprecated, c.replaced_by]
-       AS before
-SET c.name = row.name, c.level = row.level, c.definition = row.definition, c.osm_tags = row.osm_tags,
+WITH c, row, c.sig AS before
+SET c.sig = row.sig, c.name = row.name, c.level = row.level, c.definition = row.definition, c.osm_tags = row.osm_tags,
     c.lccs_codes = row.lccs_codes, c.lccs_code = row.lccs_code, c.alt_labels = row.alt_labels,
     c.alt_labels_text = row.alt_labels_text, c.deprecated = row.deprecated, c.replaced_by = row.replaced_by,
     c.provenance = row.provenance
-RETURN sum(CASE WHEN before = [row.name, row.level, row.definition, row.osm_tags, row.lccs_codes,
-                               row.alt_labels, row.deprecated, row.replaced_by] THEN 0 ELSE 1 END) AS changed
+RETURN sum(CASE WHEN before = row.sig THEN 0 ELSE 1 END) AS changed
 """
 
 DELETE_STALE_CONCEPTS = """
@@ -54,12 +53,11 @@ RETURN count(*) AS deleted
 UPSERT_DATASETS = """
 UNWIND $rows AS row
 MERGE (d:Dataset {id: row.id})
-WITH d, row, [d.name, d.url, d.license, d.multi_label, d.n_classes, d.gsd_m] AS before
-SET d.name = row.name, d.url = row.url, d.license = row.license, d.multi_label = row.multi_label,
+WITH d, row, d.sig AS before
+SET d.sig = row.sig, d.name = row.name, d.url = row.url, d.license = row.license, d.multi_label = row.multi_label,
     d.n_classes = row.n_classes, d.gsd_m = row.gsd_m, d.in_ontology = true,
     d.n_samples = coalesce(d.n_samples, 0)
-RETURN sum(CASE WHEN before = [row.name, row.url, row.license, row.multi_label, row.n_classes, row.gsd_m]
-                THEN 0 ELSE 1 END) AS changed
+RETURN sum(CASE WHEN before = row.sig THEN 0 ELSE 1 END) AS changed
 """
 
 DELETE_STALE_DATASETS = """
@@ -78,12 +76,11 @@ MERGE (d)-[:HAS_LABEL]->(l)
 WITH l, row
 MATCH (c:Concept {id: row.concept})
 OPTIONAL MATCH (l)-[old:MAPS_TO]->(c)
-WITH l, c, row, old, [old.score, old.status, old.predicate] AS before
+WITH l, c, row, old.sig AS before
 MERGE (l)-[m:MAPS_TO]->(c)
-SET m.score = row.confidence, m.status = 'curated', m.predicate = row.predicate,
+SET m.sig = row.sig, m.score = row.confidence, m.status = 'curated', m.predicate = row.predicate,
     m.justification = row.justification
-RETURN sum(CASE WHEN old IS NOT NULL AND before = [row.confidence, 'curated', row.predicate]
-                THEN 0 ELSE 1 END) AS changed
+RETURN sum(CASE WHEN before = row.sig THEN 0 ELSE 1 END) AS changed
 """
 
 DELETE_STALE_SOURCE_LABELS = """
@@ -138,6 +135,13 @@ def source_label_id(dataset: str, name: str) -> str:
     return f"{dataset}:{name}"
 
 
+def _signed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add a content signature so that an unchanged row is recognised (null-safe, unlike list equality)."""
+    for r in rows:
+        r["sig"] = hashlib.sha1(json.dumps(r, sort_keys=True, default=str).encode()).hexdigest()
+    return rows
+
+
 def _one(driver: Driver, query: str, **params: Any) -> int:
     records = driver.execute_query(query, params).records
     return int(records[0][0]) if records and records[0][0] is not None else 0
@@ -146,14 +150,14 @@ def _one(driver: Driver, query: str, **params: Any) -> int:
 def sync_label_system(driver: Driver, system: LabelSystem, sample_counts: dict[str, int] | None = None,
                       batch: int = 500) -> SyncReport:
     rep = SyncReport()
-    concept_rows = [
+    concept_rows = _signed([
         {"id": c.id, "name": c.pref_label, "level": c.level, "definition": c.definition,
          "osm_tags": sorted(c.osm_tags), "lccs_codes": sorted(c.lccs_codes),
          "lccs_code": sorted(c.lccs_codes)[0] if c.lccs_codes else None,
          "alt_labels": sorted(c.alt_labels), "alt_labels_text": " | ".join(sorted(c.alt_labels)),
          "deprecated": c.deprecated, "replaced_by": c.replaced_by, "provenance": sorted(c.provenance)}
         for c in sorted(system.concepts.values(), key=lambda c: c.id)
-    ]
+    ])
     for i in range(0, len(concept_rows), batch):
         rep.concepts_changed += _one(driver, UPSERT_CONCEPTS, rows=concept_rows[i:i + batch])
     rep.concepts_deleted = _one(driver, DELETE_STALE_CONCEPTS, ids=[r["id"] for r in concept_rows])
@@ -163,16 +167,16 @@ def sync_label_system(driver: Driver, system: LabelSystem, sample_counts: dict[s
     rep.subclass_created = _one(driver, MERGE_SUBCLASS, pairs=pair_lists)
     rep.subclass_deleted = _one(driver, DELETE_STALE_SUBCLASS, pairs=pair_lists)
 
-    ds_rows = [{"id": d.id, "name": d.name, "url": d.url, "license": d.license, "multi_label": d.multi_label,
+    ds_rows = _signed([{"id": d.id, "name": d.name, "url": d.url, "license": d.license, "multi_label": d.multi_label,
                 "n_classes": len(d.classes), "gsd_m": d.gsd_m}
-               for d in sorted(system.datasets.values(), key=lambda d: d.id)]
+               for d in sorted(system.datasets.values(), key=lambda d: d.id)])
     rep.datasets_changed = _one(driver, UPSERT_DATASETS, rows=ds_rows)
     rep.datasets_deleted = _one(driver, DELETE_STALE_DATASETS, ids=[r["id"] for r in ds_rows])
 
-    label_rows = [{"id": source_label_id(m.dataset, m.name), "dataset": m.dataset, "name": m.name,
+    label_rows = _signed([{"id": source_label_id(m.dataset, m.name), "dataset": m.dataset, "name": m.name,
                    "concept": m.concept_id, "confidence": float(m.confidence), "predicate": m.predicate,
                    "justification": m.justification}
-                  for m in sorted(system.mappings, key=lambda m: (m.dataset, m.name))]
+                  for m in sorted(system.mappings, key=lambda m: (m.dataset, m.name))])
     for i in range(0, len(label_rows), batch):
         rep.labels_changed += _one(driver, UPSERT_SOURCE_LABELS, rows=label_rows[i:i + batch])
     rep.labels_deleted = _one(driver, DELETE_STALE_SOURCE_LABELS, ids=[r["id"] for r in label_rows])
