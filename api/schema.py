@@ -10,13 +10,15 @@ from api.catalog.queries import CatalogQueries
 from api.concepts.queries import ConceptQueries
 from api.errors import MASKED_MESSAGE, RskgErrorHints, should_mask_error
 from api.extensions import QueryCounts
+from api.mapping_review.mutations import MappingMutations
+from api.mapping_review.queries import MappingQueries
 
 MAX_DEPTH = 10
 MAX_ALIASES = 20
 MAX_TOKENS = 3000
 
-QUERY_TYPES: tuple[type, ...] = (ConceptQueries, CatalogQueries)
-MUTATION_TYPES: tuple[type, ...] = ()
+QUERY_TYPES: tuple[type, ...] = (ConceptQueries, CatalogQueries, MappingQueries)
+MUTATION_TYPES: tuple[type, ...] = (MappingMutations,)
 
 
 def build_schema() -> strawberry.Schema:

@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from api.guide import guide_html
 from api.thumbnails import thumbnail
+from ontology.sparql_http import create_sparql_app
 from rskg.settings import Settings
 
 PAGES = Path(__file__).parent / "pages"
@@ -40,12 +41,5 @@ def web_routes(settings: Settings) -> list[BaseRoute]:
         Route("/thumbnails/{name:path}", thumbnail),
         Route("/guide/rskg.html", guide, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=PAGES / "static"), name="static"),
-    ] + _sparql(settings)
-
-
-def _sparql(settings: Settings) -> list[BaseRoute]:
-    try:  # TEMPORARY until ontology.sparql_http lands
-        from ontology.sparql_http import create_sparql_app
-    except ImportError:
-        return []
-    return [Mount("/sparql", app=create_sparql_app(settings))]
+        Mount("/sparql", app=create_sparql_app(settings)),
+    ]

@@ -1,0 +1,37 @@
+"""The mapping review domain seen from the API: one MappingContext per ontology version, reused."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ontology.store import version_of
+from rskg.labelmap import MappingContext
+from rskg.services import Services
+
+_LOCK = threading.Lock()
+_KEY = "api.mapping_context"
+
+
+def mapping_context(services: Services) -> MappingContext:
+    """Cached MappingContext (label system + OSM vocabulary, no text encoder: review needs none);
+    rebuilt when the ontology files change (their content hash)."""
+    version = version_of(services.settings.ontology_dir)
+    with _LOCK:
+        cached: tuple[str, MappingContext] | None = services.extras.get(_KEY)
+        if cached is None or cached[0] != version:
+            cached = (version, MappingContext.open(services, with_encoder=False))
+            services.extras[_KEY] = cached
+        return cached[1]
+
+
+def pending(services: Services, dataset: str | None, include_all: bool) -> list[dict[str, Any]]:
+    from rskg.labelmap import pending as _pending
+
+    return _pending(mapping_context(services), dataset, include_all)
+
+
+def review(services: Services, decision_id: int, action: str, author: str, concept: str | None) -> Any:
+    from rskg.labelmap import review as _review
+
+    return _review(mapping_context(services), decision_id, action, author, concept)
