@@ -1,0 +1,95 @@
+"""Image features for the experiments, with a persistent cache of the encoder's raw pooled stages.
+
+The expensive part (JPEG decode + EfficientNet-lite0) is cached per image as the *raw* pooled stages
+(``ImageEncoder.encode_raw``), keyed by the SHA-256 of the file bytes and the GSD, in one file per backbone
+feature version: ``settings.cache_dir/eval_raw/<feature_version>.npz``. Fusion and the fine-tuned head are
+cheap and applied on top (``ImageEncoder.features_from_raw``), so training a new head never re-encodes images.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rskg.evaluation.data import EvalImages
+from rskg.settings import Settings
+
+if TYPE_CHECKING:
+    from embeddings.image import ImageEncoder
+
+log = logging.getLogger(__name__)
+BATCH = 32
+
+
+def cache_key(sha256: str, gsd_m: float | None) -> str:
+    return f"{sha256}:{'none' if gsd_m is None else f'{gsd_m:.6g}'}"
+
+
+class RawFeatureCache:
+    """sha256:gsd -> raw pooled-stage vector, one npz per feature version (atomic writes)."""
+
+    def __init__(self, settings: Settings, feature_version: str) -> None:
+        self.path = settings.cache_dir / "eval_raw" / f"{feature_version}.npz"
+        self.rows: dict[str, np.ndarray] = {}
+        if self.path.exists():
+            with np.load(self.path, allow_pickle=False) as z:
+                for k, v in zip(z["keys"].tolist(), z["raw"], strict=True):
+                    self.rows[str(k)] = v
+
+    def get(self, key: str) -> np.ndarray | None:
+        return self.rows.get(key)
+
+    def put(self, keys: list[str], raw: np.ndarray) -> None:
+        for k, v in zip(keys, raw, strict=True):
+            self.rows[k] = np.asarray(v, np.float32)
+
+    def save(self) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = sorted(self.rows)
+        fd, tmp = tempfile.mkstemp(prefix=self.path.stem + ".", suffix=".npz", dir=self.path.parent)
+        os.close(fd)
+        try:
+            np.savez(tmp, keys=np.asarray(keys), raw=np.stack([self.rows[k] for k in keys]))
+            os.replace(tmp, self.path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return self.path
+
+
+def encoder(settings: Settings, use_head: bool | None = None) -> ImageEncoder:
+    from embeddings.image import ImageEncoder
+
+    return ImageEncoder(settings, backend="onnx", use_head=use_head)
+
+
+def raw_features(settings: Settings, enc: ImageEncoder, images: EvalImages, progress: bool = False) -> np.ndarray:
+    """(N, raw dim) raw pooled stages of every image, computing (and caching) the missing ones."""
+    cache = RawFeatureCache(settings, enc.feature_version)
+    keys = [cache_key(s, g) for s, g in zip(images.sha256, images.gsd_m, strict=True)]
+    missing = [i for i, k in enumerate(keys) if cache.get(k) is None]
+    if missing:
+        t0 = time.perf_counter()
+        for s in range(0, len(missing), BATCH):
+            rows = missing[s : s + BATCH]
+            raw = enc.encode_raw([images.load(i) for i in rows], [images.gsd_m[i] for i in rows])
+            cache.put([keys[i] for i in rows], raw)
+            if progress:
+                log.info("%s: encoded %d/%d images (%.1f s)", images.dataset, s + len(rows), len(missing),
+                         time.perf_counter() - t0)
+            if (s // BATCH) % 10 == 9:
+                cache.save()           # a killed run keeps what it computed
+        cache.save()
+    return np.stack([cache.rows[k] for k in keys]).astype(np.float32)
+
+
+def fused_features(enc: ImageEncoder, raw: np.ndarray) -> np.ndarray:
+    """Pretrained multi-scale fused features (no head), L2-normalised."""
+    from embeddings.backbone import fuse
+
+    return fuse(raw, enc.stage_dims, enc.fusion)
