@@ -26,8 +26,8 @@ log = logging.getLogger("rskg.api")
 class RskgGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any = None) -> Context:
         services: Services = request.app.state.services
-        return Context(request=request, response=response, settings=services.settings, services=services,
-                       db=Db(services))
+        return Context(request=request, response=response, settings=request.app.state.settings,
+                       services=services, db=Db(services))
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -65,6 +65,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         svc.driver          # noqa: B018 - open now: a stopped server fails at startup with a clear RskgError
         svc.pool            # noqa: B018
         app.state.services = svc
+        app.state.settings = settings
         try:
             yield
         finally:

@@ -12,13 +12,15 @@ from api.errors import MASKED_MESSAGE, RskgErrorHints, should_mask_error
 from api.extensions import QueryCounts
 from api.mapping_review.mutations import MappingMutations
 from api.mapping_review.queries import MappingQueries
+from api.ontology_edits.mutations import OntologyMutations
+from api.retrieval.queries import RetrievalQueries
 
 MAX_DEPTH = 10
 MAX_ALIASES = 20
 MAX_TOKENS = 3000
 
-QUERY_TYPES: tuple[type, ...] = (ConceptQueries, CatalogQueries, MappingQueries)
-MUTATION_TYPES: tuple[type, ...] = (MappingMutations,)
+QUERY_TYPES: tuple[type, ...] = (ConceptQueries, CatalogQueries, MappingQueries, RetrievalQueries)
+MUTATION_TYPES: tuple[type, ...] = (MappingMutations, OntologyMutations)
 
 
 def build_schema() -> strawberry.Schema:

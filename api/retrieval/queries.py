@@ -1,0 +1,39 @@
+"""The retrieve query: runs rskg.retrieval.pipeline.retrieve in a worker thread."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.context import Info
+from api.retrieval.types import RetrievalInput, RetrievalResult
+from rskg.errors import ValidationError
+from rskg.retrieval.model import RetrievalRequest
+
+
+def to_request(i: RetrievalInput) -> RetrievalRequest:
+    bbox = None
+    if i.bbox is not None:
+        if len(i.bbox) != 4:
+            raise ValidationError(f"bbox has {len(i.bbox)} numbers", "Give [minLon, minLat, maxLon, maxLat].")
+        bbox = (i.bbox[0], i.bbox[1], i.bbox[2], i.bbox[3])
+    return RetrievalRequest(
+        labels=list(i.labels), bbox=bbox, polygon_wkt=i.polygon_wkt, spatial=i.spatial, time_from=i.time_from,
+        time_to=i.time_to, sensors=i.sensors, gsd_min=i.gsd_min, gsd_max=i.gsd_max, datasets=i.datasets,
+        alpha=i.alpha, beta=i.beta, tau=i.tau, max_distance=i.max_distance, k_per_prototype=i.k_per_prototype,
+        similarity_threshold=i.similarity_threshold, limit_direct=i.limit_direct,
+        limit_supplementary=i.limit_supplementary, rerank_hir=i.rerank_hir,
+        hir_weights={w.concept_id: w.weight for w in i.hir_weights} if i.hir_weights else None,
+        hir_shortlist=i.hir_shortlist, example_sample_id=i.example_sample_id)
+
+
+@strawberry.type
+class RetrievalQueries:
+    @strawberry.field(description="Training samples for labels (paper 000 Algorithm 2): PostGIS filter -> label "
+                                  "expansion (Dijkstra) -> direct matches -> prototype kNN supplementary samples.")
+    async def retrieve(self, info: Info, request: RetrievalInput) -> RetrievalResult:
+        from rskg.retrieval.pipeline import retrieve
+
+        ctx = info.context
+        req = to_request(request)
+        result = await ctx.db.call(retrieve, ctx.services, ctx.settings, req)
+        return RetrievalResult.of(result)
