@@ -3,6 +3,7 @@ footprints, and the PCA-3 visual path."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import yaml
 from pyproj import Transformer
 from rasterio.enums import Resampling
 from rasterio.io import MemoryFile
+from rasterio.warp import reproject
 from shapely.geometry import Polygon
 
 from rskg.errors import ConfigError, DataError
@@ -83,17 +85,17 @@ def read_single_band(blob: bytes, where: str) -> tuple[np.ndarray, Grid]:
         raise DataError(f"{where}: not a readable GeoTIFF ({exc})", "Replace the file with an intact copy.") from exc
 
 
-def resample(arr: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Resample a band onto a grid that covers the same extent (bilinear up, average down)."""
-    if arr.shape == shape:
+def resample(arr: np.ndarray, grid: Grid, target: Grid) -> np.ndarray:
+    """Warp a band onto the target grid (bilinear when upsampling, average when downsampling)."""
+    if arr.shape == target.shape and grid.transform == target.transform:
         return arr
-    method = Resampling.bilinear if arr.shape[0] < shape[0] else Resampling.average
-    with MemoryFile() as mem:
-        with mem.open(driver="GTiff", height=arr.shape[0], width=arr.shape[1], count=1,
-                      dtype=arr.dtype) as dst:
-            dst.write(arr, 1)
-        with mem.open() as src:
-            return src.read(1, out_shape=shape, resampling=method)
+    method = Resampling.bilinear if arr.shape[0] < target.shape[0] else Resampling.average
+    out = np.zeros(target.shape, dtype=arr.dtype)
+    with warnings.catch_warnings():   # plain arrays with explicit transforms: nothing is missing
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        reproject(arr, out, src_transform=grid.transform, src_crs=grid.crs, dst_transform=target.transform,
+                  dst_crs=target.crs, resampling=method)
+    return out
 
 
 def footprint_wgs84(grid: Grid, densify: int = 4) -> str:

@@ -154,7 +154,7 @@ class BigEarthNetS2Reader(DatasetReader):
             if g.crs != ref_grid.crs or np.abs(np.subtract(g.bounds, ref_grid.bounds)).max() > 1.0:
                 raise DataError(f"{ref.rel_path}: band {band} does not cover the extent of "
                                 f"{self.bands.reference} (bounds {g.bounds} vs {ref_grid.bounds})")
-        stack = np.stack([resample(arrays[b], ref_grid.shape) for b in self.bands.names])
+        stack = np.stack([resample(arrays[b], grids[b], ref_grid) for b in self.bands.names])
         return Decoded(ref=ref, sha256=sha256, rgb=None, bands=stack, band_names=self.bands.names,
                        footprint_wkt=footprint_wgs84(ref_grid),
                        acquired_at=acquisition_time(str(ref.meta.get("patch", ref.rel_path))),
