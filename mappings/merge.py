@@ -3,7 +3,8 @@
 For each source label: GET_SIMILAR_LABEL → the k nearest concepts with ``score = a·text + b·struct``
 (``mappings.similarity``), then a three-way decision instead of the paper's single threshold:
 
-- score ≥ ``map_accept_threshold`` → ``auto`` (accepted without review; MAPS_TO status "auto");
+- a unique lexical match (normalised label = a concept's prefLabel/altLabel, one concept only) or
+  score ≥ ``map_accept_threshold`` → ``auto`` (accepted without review; MAPS_TO status "auto");
 - ``map_review_threshold`` ≤ score < accept → ``pending`` (review queue, `rskg map review`);
 - score < review → ``proposed``: a new concept is proposed under parent P, where P is the concept
   whose children and itself collect the most candidate score (Σ score of candidates c with
@@ -52,8 +53,9 @@ def decide(dataset: str, label: str, cands: list[Candidate], system: LabelSystem
            review: float, author: str = "rskg") -> MappingDecision:
     evidence = [c.as_dict() for c in cands]
     top = cands[0] if cands else None
-    if top is not None and top.score >= review:
-        status = D.AUTO if top.score >= accept else D.PENDING
+    unique_lexical = top is not None and top.lexical and sum(c.lexical for c in cands) == 1
+    if top is not None and (top.score >= review or unique_lexical):
+        status = D.AUTO if top.score >= accept or unique_lexical else D.PENDING
         return MappingDecision(dataset=dataset, label=label, concept_id=top.concept_id, status=status,
                                score=round(top.score, 6), justification=D.LEXICAL if top.lexical else D.SEMANTIC,
                                predicate="skos:exactMatch", candidates=evidence, author=author)

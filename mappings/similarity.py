@@ -9,9 +9,14 @@
   benchmarks/results/mapping.md). A normalised exact match of the label with a concept name is a
   lexical match: text_sim = 1.
 - struct_sim: co-citation on the OSM Semantic Network, see ``mappings.osm`` for the definition.
-- When one side has no OSM tag the structure gives no evidence; with ``struct_missing =
-  "renormalise"`` (default) the score is then text_sim alone (weights renormalised over the
-  evidence present), with "zero" it is a·text_sim (the paper's formula read literally).
+- When a side has no OSM tag the structure gives no evidence. ``struct_missing = "renormalise"``
+  (default; measured best of the three in benchmarks/results/mapping.md) scores such a pair by
+  text_sim alone (weights renormalised over the evidence present). With "label" a label without
+  a tag is scored by text alone and a label with a tag by a·text + b·struct for every candidate
+  (a concept without a tag then has struct_sim = 0); "zero" always uses
+  a·text + b·struct (the paper's formula read literally).
+- Ranking puts lexical matches first (an exact normalised name match is decisive evidence), then
+  the score.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from mappings.wiki import WikiSummaries
 from ontology.model import Concept
 
 TextMode = Literal["augmented", "name", "max"]
-StructMissing = Literal["renormalise", "zero"]
+StructMissing = Literal["label", "renormalise", "zero"]
 _STOP = {"area", "land", "areas", "region", "zone", "other", "with", "and", "of", "the", "site", "lot"}
 
 
@@ -61,8 +66,10 @@ class Weights:
     text_mode: TextMode = "max"
     struct_missing: StructMissing = "renormalise"
 
-    def combine(self, t: float, s: float, has_struct: bool) -> float:
-        if not has_struct and self.struct_missing == "renormalise":
+    def combine(self, t: float, s: float, label_tagged: bool, concept_tagged: bool) -> float:
+        if self.struct_missing == "label" and not label_tagged:
+            return t
+        if self.struct_missing == "renormalise" and not (label_tagged and concept_tagged):
             return t
         return self.text * t + self.struct * s
 
@@ -170,9 +177,9 @@ class SimilarityModel:
                 t = 1.0 if is_lex else self._text(float(name_best[r]), float(aug[r]))
                 tags = self.concepts[cid].osm_tags
                 s = self.osm.struct_sim(prof.tags, tags)
-                sc = self.weights.combine(t, s, bool(prof.tags and tags))
+                sc = self.weights.combine(t, s, bool(prof.tags), bool(tags))
                 cands.append(Candidate(cid, float(sc), float(t), float(s), is_lex))
-            cands.sort(key=lambda c: (-c.score, c.concept_id))
+            cands.sort(key=lambda c: (not c.lexical, -c.score, c.concept_id))
             out.append(cands[:k])
         return out
 
@@ -189,7 +196,7 @@ class SimilarityModel:
                 tb = self.concepts[b].osm_tags
                 s = self.osm.struct_sim(ta, tb)
                 t = float(text[i, j])
-                sc = self.weights.combine(t, s, bool(ta and tb))
+                sc = self.weights.combine(t, s, bool(ta), bool(tb))
                 if sc >= threshold:
                     pairs.append(SimilarPair(a, b, round(float(sc), 6), round(t, 6), round(s, 6)))
         return pairs
