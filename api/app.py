@@ -88,3 +88,10 @@ def _extra_routes(settings: Settings) -> list[BaseRoute]:
 
 
 __all__ = ["create_app", "Response"]
+
+
+def app_from_env() -> Starlette:
+    """Factory for uvicorn (``--factory``), e.g. several worker processes: settings from the environment."""
+    from rskg.settings import load_settings
+
+    return create_app(load_settings())

@@ -10,6 +10,7 @@ from rskg.cli import db, mapping, servers
 from rskg.cli import ontology as ontology_cli
 from rskg.cli import sync as sync_cli
 from rskg.cli.ingest import ingest as ingest_cmd
+from rskg.cli.serve import serve as serve_cmd
 from rskg.errors import RskgError
 
 app = typer.Typer(help="rskg: a knowledge graph of remote-sensing training samples.", no_args_is_help=True,
@@ -20,6 +21,7 @@ app.add_typer(mapping.app, name="map")
 app.add_typer(ontology_cli.app, name="ontology")
 app.command(name="sync")(sync_cli.sync)
 app.command(name="ingest")(ingest_cmd)
+app.command(name="serve")(serve_cmd)
 
 
 def main() -> None:
