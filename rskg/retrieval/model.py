@@ -30,6 +30,11 @@ class RetrievalRequest:
     rerank_hir: bool = False                            # paper 002 second stage
     example_sample_id: str | None = None                # query by example (sample in the catalog)
     example_image: bytes | None = None                  # query by example (uploaded image bytes)
+    # optional additions (rskg.retrieval.pipeline)
+    spatial: str = "intersects"                         # bbox/polygon predicate: "intersects" | "within"
+    hir_weights: dict[str, float] | None = None         # HIR class weights by concept id (default 1; query 4)
+    hir_shortlist: int = 100                            # supplementary hits re-ranked by HIR
+    direct_backend: str = "sql"                         # "sql" (PostgreSQL) | "cypher" (Neo4j), same result
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class SampleHit:
     score: float
     labels: tuple[str, ...] = ()
     evidence: Evidence | None = None
+    hir_distance: float | None = None   # weighted Manhattan distance of the HIR re-rank (when requested)
 
 
 @dataclass
@@ -80,3 +86,5 @@ class RetrievalResult:
     supplementary: list[SampleHit]
     candidates: int | None = None          # samples passing the spatial/temporal filter (None = no filter)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)   # why a step was skipped (no index, no prototypes...)
+    versions: dict[str, str] = field(default_factory=dict)   # image index / prototype versions used

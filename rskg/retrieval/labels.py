@@ -1,0 +1,161 @@
+"""Query labels -> concepts, and the label expansion of paper 000 (Eq. 1 weights, Dijkstra).
+
+A query label matches, in this order (first rule that matches wins):
+
+1. a concept id (``river``), exactly;
+2. a concept's prefLabel, then one of its altLabels, compared with :func:`ontology.normalize.label_key`
+   (case, separators, camelCase and plural folded: "River", "rivers", "RIVER_" all match);
+3. a source label as some dataset spells it (EuroSAT "HerbaceousVegetation", RSSCN7 "dRiverLake" folded the
+   same way) -> every concept that source label maps to.
+
+A deprecated concept id is redirected to the concept that replaces it. Labels that match nothing are listed
+in ``unmatched``; they are data, never Cypher (all queries take parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kg.label_graph import FETCH_CONCEPT_NAMES, FETCH_LABEL_GRAPH, Related, build_adjacency, dijkstra
+from kg.retrieval_queries import CONCEPT_LEXICON, SOURCE_LABEL_LEXICON
+from ontology.normalize import label_key
+from rskg.retrieval.model import ConceptMatch
+from rskg.retrieval.store import LEXICON_TTL_S, cache
+from rskg.services import Services
+
+MAX_LABEL_CHARS = 200
+
+
+@dataclass
+class Lexicon:
+    names: dict[str, str] = field(default_factory=dict)                      # concept id -> prefLabel
+    active: set[str] = field(default_factory=set)
+    replaced_by: dict[str, str] = field(default_factory=dict)
+    pref: dict[str, list[str]] = field(default_factory=dict)                 # key -> concept ids
+    alt: dict[str, list[str]] = field(default_factory=dict)
+    source: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # key -> [(dataset, concept)]
+    mappings: list[tuple[str, str, str]] = field(default_factory=list)      # (label set, name, concept)
+
+
+def load_lexicon(services: Services) -> Lexicon:
+    lex = Lexicon()
+    for r in services.driver.execute_query(CONCEPT_LEXICON).records:
+        cid = str(r["id"])
+        lex.names[cid] = str(r["name"] or cid)
+        if r["deprecated"]:
+            if r["replaced_by"]:
+                lex.replaced_by[cid] = str(r["replaced_by"])
+            continue
+        lex.active.add(cid)
+        lex.pref.setdefault(label_key(lex.names[cid]), []).append(cid)
+        for a in r["alt_labels"] or []:
+            lex.alt.setdefault(label_key(str(a)), []).append(cid)
+    rows = [(str(r["dataset"]), str(r["name"]), str(r["concept_id"]))
+            for r in services.driver.execute_query(SOURCE_LABEL_LEXICON).records]
+    rows += _ontology_covers(services)
+    for label_set, name, cid in dict.fromkeys(rows):
+        if cid not in lex.active:
+            continue
+        lex.mappings.append((label_set, name, cid))
+        bucket = lex.source.setdefault(label_key(name), [])
+        if (label_set, cid) not in bucket:
+            bucket.append((label_set, cid))
+    return lex
+
+
+def _ontology_covers(services: Services) -> list[tuple[str, str, str]]:
+    """(label set, name, concept) for the ontology's disjunctive labels (rskg:covers, e.g. RSSCN7
+    "river_lake" covers river and lake), read from the Turtle files of record (cached per version) for
+    as long as the graph sync does not write them as COVERS edges."""
+    from ontology.store import load_label_system, version_of
+
+    odir = services.settings.ontology_dir
+    try:
+        version = version_of(odir)
+    except (FileNotFoundError, OSError):
+        return []
+
+    def load() -> list[tuple[str, str, str]]:
+        system = load_label_system(odir)
+        return [(m.dataset, m.name, c) for m in system.mappings for c in m.covers]
+
+    return cache(services).get("ontology_covers", version, load)  # type: ignore[no-any-return]
+
+
+def lexicon(services: Services) -> Lexicon:
+    return cache(services).get("lexicon", "v", lambda: load_lexicon(services), ttl=LEXICON_TTL_S)  # type: ignore[no-any-return]
+
+
+def resolve(lex: Lexicon, labels: list[str]) -> tuple[list[ConceptMatch], list[str]]:
+    """ConceptMatches (one per (label, concept)) and the labels that matched nothing."""
+    matches: list[ConceptMatch] = []
+    unmatched: list[str] = []
+    for raw in labels:
+        q = raw.strip()
+        found = _resolve_one(lex, q) if q and len(q) <= MAX_LABEL_CHARS else []
+        if not found:
+            unmatched.append(raw)
+        seen = {(m.query, m.concept_id) for m in matches}
+        for cid, how in found:
+            if (raw, cid) not in seen:
+                matches.append(ConceptMatch(raw, cid, lex.names.get(cid, cid), how))
+                seen.add((raw, cid))
+    return matches, unmatched
+
+
+def _resolve_one(lex: Lexicon, q: str) -> list[tuple[str, str]]:
+    if q in lex.active:
+        return [(q, "id")]
+    if q in lex.replaced_by and lex.replaced_by[q] in lex.active:
+        return [(lex.replaced_by[q], f"id (deprecated {q}, replaced)")]
+    key = label_key(q)
+    if not key:
+        return []
+    if key in lex.pref:
+        return [(c, "prefLabel") for c in sorted(lex.pref[key])]
+    if key in lex.alt:
+        return [(c, "altLabel") for c in sorted(lex.alt[key])]
+    if key in lex.source:
+        by_concept: dict[str, list[str]] = {}
+        for ds, cid in lex.source[key]:
+            by_concept.setdefault(cid, []).append(ds)
+        return [(c, "source label " + ",".join(sorted(by_concept[c]))) for c in sorted(by_concept)]
+    return []
+
+
+def _load_graph(services: Services) -> tuple[list[dict[str, object]], dict[str, str]]:
+    edges = [r.data() for r in services.driver.execute_query(FETCH_LABEL_GRAPH).records]
+    names = {str(r["id"]): str(r["name"]) for r in services.driver.execute_query(FETCH_CONCEPT_NAMES).records}
+    return edges, names
+
+
+def label_graph(services: Services) -> tuple[list[dict[str, object]], dict[str, str]]:
+    return cache(services).get("label_graph", "v", lambda: _load_graph(services), ttl=LEXICON_TTL_S)  # type: ignore[no-any-return]
+
+
+def expand(services: Services, concept_ids: list[str], alpha: float, beta: float, tau: float,
+           max_distance: float) -> list[Related]:
+    """kg.label_graph's Eq. 1 Dijkstra over the cached label graph (same result as expand_labels)."""
+    edges, _ = label_graph(services)
+    found = dijkstra(build_adjacency(edges, alpha, beta, tau), concept_ids, max_distance)
+    return sorted(found.values(), key=lambda r: (r.distance, r.concept_id))
+
+
+def subclass_closure(services: Services, concept_ids: list[str]) -> dict[str, set[str]]:
+    """Concept -> itself and its subclasses at any depth (from the cached label graph)."""
+    edges, _ = label_graph(services)
+    children: dict[str, list[str]] = {}
+    for e in edges:
+        if e["type"] == "SUBCLASS_OF":
+            children.setdefault(str(e["b"]), []).append(str(e["a"]))
+    out: dict[str, set[str]] = {}
+    for root in concept_ids:
+        seen = {root}
+        stack = [root]
+        while stack:
+            for ch in children.get(stack.pop(), ()):
+                if ch not in seen:
+                    seen.add(ch)
+                    stack.append(ch)
+        out[root] = seen
+    return out

@@ -1,0 +1,179 @@
+"""One retrieval request (paper 000 Algorithm 2, DESIGN.md section 3): filter -> labels -> Dijkstra ->
+direct matches -> prototype kNN supplementary samples -> optional HIR re-rank. See docs/retrieval.md."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+
+from rskg.errors import ValidationError
+from rskg.retrieval import filters
+from rskg.retrieval.direct import direct_matches
+from rskg.retrieval.features import sample_feature
+from rskg.retrieval.hir import rerank
+from rskg.retrieval.knn import reconstruct
+from rskg.retrieval.labels import expand, lexicon, resolve, subclass_closure
+from rskg.retrieval.model import RelatedConcept, RetrievalRequest, RetrievalResult, SampleHit
+from rskg.retrieval.prototypes import prototype_store
+from rskg.retrieval.store import image_index, l2n, positions
+from rskg.retrieval.supplementary import (
+    DEFAULT_SIMILARITY_THRESHOLD,
+    Query,
+    prototype_queries,
+    search,
+    to_hits,
+)
+from rskg.services import Services
+from rskg.settings import Settings
+
+EXAMPLE = "example"
+MAX_LABELS = 50
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[name] = round((time.perf_counter() - t0) * 1000, 3)
+
+
+def _validate(req: RetrievalRequest) -> None:
+    if not req.labels and req.example_sample_id is None and req.example_image is None:
+        raise ValidationError("a retrieval needs labels or an example",
+                              "Give at least one label (e.g. `rskg retrieve river`) or an example sample/image.")
+    if len(req.labels) > MAX_LABELS:
+        raise ValidationError(f"{len(req.labels)} labels in one request", f"Ask for at most {MAX_LABELS}.")
+    if req.k_per_prototype < 1 or req.k_per_prototype > 10_000:
+        raise ValidationError("k_per_prototype must be within 1..10000", "Use e.g. 20.")
+    if req.similarity_threshold is not None and not -1.0 <= req.similarity_threshold <= 1.0:
+        raise ValidationError("similarity_threshold is a cosine similarity in [-1, 1]", "Use e.g. 0.6.")
+    for name in ("alpha", "beta", "tau", "max_distance"):
+        v = getattr(req, name)
+        if v is not None and v < 0:
+            raise ValidationError(f"{name} must not be negative", "Leave it unset to use the settings.")
+    filters.validate(req)
+
+
+def example_feature(services: Services, req: RetrievalRequest, encoder_version: str) -> np.ndarray:
+    if req.example_sample_id is not None:
+        index = image_index(services)
+        assert index is not None
+        pos = positions(index)
+        if req.example_sample_id in pos and index.kind == "flat":
+            return reconstruct(index, np.asarray([pos[req.example_sample_id]], np.int64))[0]
+        return l2n(sample_feature(services.settings, encoder_version, req.example_sample_id))
+    assert req.example_image is not None
+
+    enc = services.extras.get("image_encoder")
+    if enc is None:
+        from embeddings.image import ImageEncoder
+
+        enc = services.extras.setdefault("image_encoder", ImageEncoder(services.settings))
+    if enc.version != encoder_version:
+        raise ValidationError(f"the image encoder ({enc.version}) differs from the index's ({encoder_version})",
+                              "Rebuild the image index with the current encoder (re-ingest) and retry.")
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        rgb = np.asarray(Image.open(io.BytesIO(req.example_image)).convert("RGB"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValidationError(f"example_image is not a readable image: {exc}", "Send PNG, JPEG or TIFF bytes.") from exc
+    return l2n(enc.encode([rgb])[0])
+
+
+def retrieve(services: Services, settings: Settings, request: RetrievalRequest) -> RetrievalResult:
+    t = _Timer()
+    t0 = time.perf_counter()
+    _validate(request)
+    res = RetrievalResult(request, [], [], [], [], [])
+    with t("filter"), services.connection() as conn:
+        candidates = filters.candidate_ids(conn, request)
+    res.candidates = None if candidates is None else len(candidates)
+
+    with t("labels"):
+        lex = lexicon(services)
+        res.matches, res.unmatched = resolve(lex, request.labels)
+    roots = list(dict.fromkeys(m.concept_id for m in res.matches))
+
+    with t("expand"):
+        a = settings.alpha if request.alpha is None else request.alpha
+        b = settings.beta if request.beta is None else request.beta
+        tau = settings.tau if request.tau is None else request.tau
+        maxd = settings.max_distance if request.max_distance is None else request.max_distance
+        related = expand(services, roots, a, b, tau, maxd) if roots else []
+        res.related = [RelatedConcept(r.concept_id, lex.names.get(r.concept_id, r.concept_id), r.distance,
+                                      r.source, r.path, r.relations) for r in related if r.concept_id not in roots]
+
+    with t("direct"):
+        closure = subclass_closure(services, roots) if roots else {}
+        rows = direct_matches(services, lex, closure, candidates, request) if closure else []
+        res.direct = [SampleHit(r.sample_id, r.dataset, r.root, "direct", 1.0, r.labels) for r in rows]
+        if request.limit_direct is not None:
+            per: dict[str, int] = {}
+            kept = []
+            for h in res.direct:
+                per[h.concept_id] = per.get(h.concept_id, 0) + 1
+                if per[h.concept_id] <= request.limit_direct:
+                    kept.append(h)
+            res.direct = kept
+    excluded: dict[str, set[str]] = {}
+    for r in rows:
+        excluded.setdefault(r.root, set()).add(r.sample_id)
+
+    with t("supplementary"):
+        index = image_index(services, required=False)
+        store = prototype_store(services)
+        queries: list[Query] = []
+        if index is None:
+            res.notes.append("no image index: supplementary search skipped (ingest a dataset first)")
+        else:
+            res.versions["image_index"] = index.version
+            if store is None:
+                if roots:
+                    res.notes.append("no prototypes: supplementary search skipped (run `rskg index build`)")
+            elif store.encoder_version != index.version:
+                res.notes.append("prototypes were built for another encoder: rebuild with `rskg index build`")
+                store = None
+            else:
+                res.versions["prototypes"] = store.version
+                queries = prototype_queries(services, store, related)
+            if request.example_sample_id is not None or request.example_image is not None:
+                vec = example_feature(services, request, index.version)
+                label = request.example_sample_id or "image"
+                queries.append(Query(EXAMPLE, EXAMPLE, f"example:{label}", vec, 0.0, ()))
+                if request.example_sample_id:
+                    excluded.setdefault(EXAMPLE, set()).add(request.example_sample_id)
+            threshold = (DEFAULT_SIMILARITY_THRESHOLD if request.similarity_threshold is None
+                         else request.similarity_threshold)
+            found = search(index, queries, request.k_per_prototype, candidates, excluded, threshold) if queries else {}
+            res.supplementary = to_hits(services, found, request.limit_supplementary)
+
+    if request.rerank_hir and res.supplementary and index is not None and store is not None:
+        with t("hir"):
+            refs: dict[str, np.ndarray] = {}
+            for root in roots:
+                rows_of = [i for i, c in enumerate(store.concepts) if c == root]
+                if rows_of:
+                    refs[root] = store.vectors[rows_of]
+            ex = [q for q in queries if q.root == EXAMPLE]
+            if ex:
+                refs[EXAMPLE] = ex[0].vector[None, :]
+            res.supplementary, source = rerank(services, index, store, res.supplementary, refs,
+                                               {r: closure.get(r, {r}) for r in roots}, request.hir_weights,
+                                               request.hir_shortlist)
+            res.notes.append(f"HIR class distributions from the {source}")
+    elif request.rerank_hir:
+        res.notes.append("HIR re-rank skipped: no supplementary samples or no prototypes")
+    res.timings_ms = {**t.ms, "total": round((time.perf_counter() - t0) * 1000, 3)}
+    return res

@@ -1,0 +1,229 @@
+"""Per-concept k-means prototypes (paper 000 section 3.3, Algorithm 2 GET_PROTOTYPE_FEATURE).
+
+``rskg index build``: for every active concept, the image features of the samples labelled with it or with
+one of its subclasses (``Sample-LABELED-SourceLabel-MAPS_TO|COVERS-Concept``) -> k-means with k = 10 (fewer
+when the concept has fewer samples) -> L2-normalised centroids. Vectors go to ONE file,
+``settings.index_dir/prototypes.npz`` (temp file + ``os.replace``), and every prototype becomes a
+``(:Prototype {id, k, vector_ref, n_members})-[:PROTOTYPE_OF]->(:Concept)`` node; stale nodes of the same
+store are removed, so a rebuild is idempotent (seeded k-means: same data, same vectors, same version).
+
+``allow`` restricts the fit to a sample-id allowlist (``--train-split``: the training split), so evaluation
+on held-out samples is fair.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.cluster import KMeans
+
+from kg.prototypes import DELETE_STALE_PROTOTYPES, PROTOTYPES_OF, UPSERT_PROTOTYPES
+from kg.retrieval_queries import CONCEPT_MEMBERS
+from rskg.errors import NotFoundError, ValidationError
+from rskg.retrieval.features import load_features
+from rskg.retrieval.labels import subclass_closure
+from rskg.retrieval.store import LEXICON_TTL_S, _mtime, cache, image_index, l2n
+from rskg.services import Services
+from rskg.settings import Settings
+
+PROTOTYPE_FILE = "prototypes.npz"
+FORMAT = "rskg-prototypes-1"
+DEFAULT_K = 10
+
+
+@dataclass
+class PrototypeStore:
+    ids: list[str]
+    concepts: list[str]
+    ks: list[int]
+    n_members: list[int]
+    vectors: np.ndarray
+    version: str
+    encoder_version: str
+    fit: str                              # "all" | "allowlist:<n>"
+    row: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.row = {i: r for r, i in enumerate(self.ids)}
+
+
+@dataclass
+class BuildReport:
+    concepts: int
+    prototypes: int
+    samples_used: int
+    skipped_concepts: int                 # concepts with labelled samples but no feature among them
+    version: str
+    seconds: float
+    path: Path
+
+
+def store_key(settings: Settings) -> str:
+    """Key of this home's prototype store (Prototype.store in Neo4j)."""
+    return hashlib.sha1(str(settings.index_dir.resolve()).encode()).hexdigest()[:12]
+
+
+def prototype_path(settings: Settings) -> Path:
+    return settings.index_dir / PROTOTYPE_FILE
+
+
+def kmeans_centroids(x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """k L2-normalised k-means centroids of the rows of x (k capped by the number of distinct rows)."""
+    distinct = np.unique(np.round(x, 6), axis=0)
+    k = max(1, min(k, len(distinct)))
+    if k == len(distinct):
+        return l2n(distinct)
+    km = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(x)
+    return l2n(km.cluster_centers_)
+
+
+def concept_members(services: Services) -> dict[str, set[str]]:
+    """Active concept -> samples labelled with it or with any of its subclasses."""
+    own = {str(r["concept_id"]): set(r["samples"]) for r in services.driver.execute_query(CONCEPT_MEMBERS).records}
+    from rskg.retrieval.labels import label_graph
+
+    _, names = label_graph(services)
+    closure = subclass_closure(services, sorted(set(names) | set(own)))
+    out: dict[str, set[str]] = {}
+    for cid, subs in closure.items():
+        m: set[str] = set()
+        for s in subs:
+            m |= own.get(s, set())
+        if m:
+            out[cid] = m
+    return out
+
+
+def _write(path: Path, st: PrototypeStore) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"format": FORMAT, "version": st.version, "encoder_version": st.encoder_version, "fit": st.fit}
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, ids=np.asarray(st.ids, dtype=str), concepts=np.asarray(st.concepts, dtype=str),
+                     ks=np.asarray(st.ks, np.int32), n_members=np.asarray(st.n_members, np.int64),
+                     vectors=st.vectors.astype(np.float32),
+                     meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def read_store(path: Path) -> PrototypeStore:
+    if not path.exists():
+        raise NotFoundError(f"no prototypes at {path}", "Build them with `rskg index build`.")
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(z["meta"].tobytes().decode())
+        if meta.get("format") != FORMAT:
+            raise ValidationError(f"{path} is not an rskg prototype file", "Rebuild with `rskg index build`.")
+        return PrototypeStore([str(i) for i in z["ids"]], [str(c) for c in z["concepts"]],
+                              [int(k) for k in z["ks"]], [int(n) for n in z["n_members"]],
+                              np.asarray(z["vectors"], np.float32), meta["version"], meta["encoder_version"],
+                              meta["fit"])
+
+
+def build_prototypes(services: Services, settings: Settings, k: int = DEFAULT_K,
+                     allow: set[str] | None = None, seed: int = 0) -> BuildReport:
+    t0 = time.perf_counter()
+    index = image_index(services)
+    assert index is not None
+    members = concept_members(services)
+    ids, matrix = load_features(settings, index.version)
+    if not ids:
+        raise NotFoundError(f"no stored features for encoder {index.version}",
+                            "Ingest datasets first (`rskg ingest ...`): ingestion stores the features.")
+    row = {s: i for i, s in enumerate(ids)}
+    st_ids: list[str] = []
+    st_concepts: list[str] = []
+    ks: list[int] = []
+    n_members: list[int] = []
+    vecs: list[np.ndarray] = []
+    used: set[str] = set()
+    skipped = 0
+    key = store_key(settings)
+    for cid in sorted(members):
+        chosen = sorted(s for s in members[cid] if s in row and (allow is None or s in allow))
+        if not chosen:
+            skipped += 1
+            continue
+        used.update(chosen)
+        centers = kmeans_centroids(matrix[[row[s] for s in chosen]], k, seed)
+        for j, c in enumerate(centers):
+            st_ids.append(f"{key}:{cid}:{j}")
+            st_concepts.append(cid)
+            ks.append(j)
+            n_members.append(len(chosen))
+            vecs.append(c)
+    vectors = np.vstack(vecs).astype(np.float32) if vecs else np.zeros((0, index.dim), np.float32)
+    h = hashlib.sha256(index.version.encode())
+    h.update("\n".join(st_ids).encode())
+    h.update(np.round(vectors, 5).tobytes())
+    version = h.hexdigest()[:12]
+    fit = "all" if allow is None else f"allowlist:{len(allow)}"
+    st = PrototypeStore(st_ids, st_concepts, ks, n_members, vectors, version, index.version, fit)
+    path = prototype_path(settings)
+    _write(path, st)
+    rows = [{"id": i, "concept": c, "k": kk, "vector_ref": f"{PROTOTYPE_FILE}#{r}", "n_members": n}
+            for r, (i, c, kk, n) in enumerate(zip(st_ids, st_concepts, ks, n_members, strict=True))]
+    for s in range(0, len(rows), 1000):
+        services.driver.execute_query(UPSERT_PROTOTYPES, rows=rows[s:s + 1000], store=key, version=version)
+    services.driver.execute_query(DELETE_STALE_PROTOTYPES, store=key, ids=st_ids)
+    cache(services).invalidate("prototypes")
+    return BuildReport(len(set(st_concepts)), len(st_ids), len(used), skipped, version,
+                       time.perf_counter() - t0, path)
+
+
+def prototype_store(services: Services) -> PrototypeStore | None:
+    path = prototype_path(services.settings)
+    m = _mtime(path)
+    if m is None:
+        return None
+    return cache(services).get("prototypes", m, lambda: read_store(path))  # type: ignore[no-any-return]
+
+
+def _links(services: Services, st: PrototypeStore) -> dict[str, list[tuple[str, int]]]:
+    recs = services.driver.execute_query(PROTOTYPES_OF, store=store_key(services.settings),
+                                         ids=sorted(set(st.concepts))).records
+    out: dict[str, list[tuple[str, int]]] = {}
+    for r in recs:
+        pid = str(r["id"])
+        if pid in st.row:
+            out.setdefault(str(r["concept_id"]), []).append((pid, st.row[pid]))
+    return out
+
+
+def prototypes_of(services: Services, concept_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """Concept -> [(prototype id, row in the store)] via (:Prototype)-[:PROTOTYPE_OF]->(:Concept); the links
+    of the whole store are read once per store version (and after LEXICON_TTL_S)."""
+    st = prototype_store(services)
+    if st is None or not concept_ids:
+        return {}
+    links = cache(services).get("prototype_links", st.version, lambda: _links(services, st), ttl=LEXICON_TTL_S)
+    return {c: links[c] for c in concept_ids if c in links}
+
+
+TRAIN_SPLIT_SQL = "SELECT id, split FROM samples"
+
+
+def train_split(services: Services, train_fraction: float = 0.8) -> set[str]:
+    """The training split: samples.split = 'train' where ingestion set splits; otherwise a deterministic
+    hash split (blake2b of the sample id, ``train_fraction`` of the samples)."""
+    with services.connection() as conn:
+        rows = conn.execute(TRAIN_SPLIT_SQL).fetchall()
+    if any(split for _, split in rows):
+        return {i for i, split in rows if split == "train"}
+    return {i for i, _ in rows if in_hash_train(i, train_fraction)}
+
+
+def in_hash_train(sample_id: str, train_fraction: float = 0.8) -> bool:
+    h = int.from_bytes(hashlib.blake2b(sample_id.encode(), digest_size=4).digest(), "big")
+    return (h % 10_000) < train_fraction * 10_000

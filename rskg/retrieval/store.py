@@ -1,0 +1,113 @@
+"""Process-wide, thread-safe caches of what retrieval reads on every request.
+
+* the FAISS image index (``settings.index_dir/image.npz``, written by ingestion), reloaded when the file
+  changes (its mtime), so ``rskg ingest`` in another process is picked up without a restart;
+* the prototype store (:mod:`rskg.retrieval.prototypes`), reloaded the same way;
+* the label lexicon and the label graph edges from Neo4j, re-read after ``LEXICON_TTL_S`` seconds.
+
+Everything hangs off ``services.extras["retrieval"]`` so that the API lifespan and the CLI share one
+copy per process; tests and benchmarks may put their own index there with :func:`set_image_index`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embeddings.faiss_index import VectorIndex
+from rskg.errors import NotFoundError
+from rskg.services import Services
+
+IMAGE_INDEX_FILE = "image.npz"
+LEXICON_TTL_S = 30.0
+
+
+@dataclass
+class _Slot:
+    key: object = None
+    value: Any = None
+    at: float = 0.0
+
+
+@dataclass
+class RetrievalCache:
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    slots: dict[str, _Slot] = field(default_factory=dict)
+    pinned_index: VectorIndex | None = None
+
+    def get(self, name: str, key: object, load: Any, ttl: float | None = None) -> Any:
+        with self.lock:
+            slot = self.slots.setdefault(name, _Slot())
+            fresh = slot.value is not None and slot.key == key
+            if fresh and ttl is not None and time.monotonic() - slot.at > ttl:
+                fresh = False
+            if not fresh:
+                slot.value, slot.key, slot.at = load(), key, time.monotonic()
+            return slot.value
+
+    def invalidate(self, name: str | None = None) -> None:
+        with self.lock:
+            if name is None:
+                self.slots.clear()
+            else:
+                self.slots.pop(name, None)
+
+    def close(self) -> None:  # Services.close() calls close() on extras
+        self.invalidate()
+
+
+def cache(services: Services) -> RetrievalCache:
+    c = services.extras.get("retrieval")
+    if c is None:
+        c = services.extras.setdefault("retrieval", RetrievalCache())
+    return c  # type: ignore[no-any-return]
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def image_index_path(services: Services) -> Path:
+    return services.settings.index_dir / IMAGE_INDEX_FILE
+
+
+def image_index(services: Services, required: bool = True) -> VectorIndex | None:
+    """The image index (pinned one first), or None / NotFoundError when there is none."""
+    c = cache(services)
+    if c.pinned_index is not None:
+        return c.pinned_index
+    path = image_index_path(services)
+    m = _mtime(path)
+    if m is None:
+        if required:
+            raise NotFoundError(f"no image index at {path}",
+                                "Ingest a dataset first (`rskg ingest ...`); it writes the image index.")
+        return None
+    return c.get("image_index", m, lambda: VectorIndex.load(path))  # type: ignore[no-any-return]
+
+
+def set_image_index(services: Services, index: VectorIndex | None) -> None:
+    """Pin an in-memory index (benchmarks); None goes back to the file."""
+    cache(services).pinned_index = index
+
+
+def positions(index: VectorIndex) -> dict[str, int]:
+    """id -> FAISS position of a VectorIndex (built from its public id list; cached on the object)."""
+    cached: tuple[int, dict[str, int]] | None = getattr(index, "_rskg_positions", None)
+    if cached is None or cached[0] != len(index.ids):
+        cached = (len(index.ids), {i: p for p, i in enumerate(index.ids) if i})
+        index._rskg_positions = cached  # type: ignore[attr-defined]
+    return cached[1]
+
+
+def l2n(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)

@@ -1,0 +1,135 @@
+"""ONE session-scoped corpus for the retrieval / composite-dataset tests: small deterministic subsets of the
+real datasets (3 images per class of UCMerced, EuroSAT RGB, NWPU-RESISC45, RSSCN7 and all 11 BigEarthNet
+Sentinel-2 patches) ingested with the real ingestion pipeline and encoder under a private rskg home (its own
+Zarr store, FAISS index and prototypes) into the shared servers, under dataset ids prefixed ``test_retr_``.
+
+The test datasets are copies of ontology datasets under other ids, so their label sets adopt the curated
+mappings (MAPS_TO / covers) of the dataset they copy (kg.retrieval_queries.ADOPT_MAPPINGS). Image features are
+cached in the main settings' cache_dir keyed by the pixels' hash and the encoder version, so reruns skip the
+network. Everything the fixture created is removed at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kg.label_graph import store_weights
+from kg.label_sync import sync_label_system
+from kg.prototypes import DELETE_STORE_PROTOTYPES
+from kg.retrieval_queries import ADOPT_MAPPINGS
+from ontology.store import load_label_system
+from rskg.services import Services
+from rskg.settings import Settings, load_settings
+
+PREFIX = "test_retr_"
+# (ontology dataset / reader key, folder under data_dir, images per class)
+SUBSETS: tuple[tuple[str, str, int | None], ...] = (
+    ("ucm", "ucmerced", 3),
+    ("eurosat", "eurosat_rgb", 3),
+    ("nwpu_resisc45", "nwpu_resisc45", 3),
+    ("rsscn7", "rsscn7", 3),
+    ("bigearthnet_43", "sentinel2_ms", None),
+)
+
+
+class CachedExtractor:
+    """The real ImageEncoder behind a per-image feature cache (keyed by pixel hash, GSD, encoder version)."""
+
+    def __init__(self, encoder: object, cache_dir: Path) -> None:
+        self.encoder = encoder
+        self.dim: int = encoder.dim  # type: ignore[attr-defined]
+        self.version: str = encoder.version  # type: ignore[attr-defined]
+        self.dir = cache_dir / "retrieval_test_features" / hashlib.sha1(self.version.encode()).hexdigest()[:12]
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def _key(self, img: np.ndarray, gsd: float | None) -> Path:
+        h = hashlib.sha256(np.ascontiguousarray(img).tobytes())
+        h.update(f"{img.shape}|{gsd}".encode())
+        return self.dir / f"{h.hexdigest()[:32]}.npy"
+
+    def encode(self, images: Sequence[np.ndarray], gsd_m: Sequence[float | None] | None = None) -> np.ndarray:
+        gsds = list(gsd_m) if gsd_m is not None else [None] * len(images)
+        keys = [self._key(i, g) for i, g in zip(images, gsds, strict=True)]
+        out = np.zeros((len(images), self.dim), np.float32)
+        todo = [j for j, k in enumerate(keys) if not k.exists()]
+        if todo:
+            vecs = self.encoder.encode([images[j] for j in todo], [gsds[j] for j in todo])  # type: ignore[attr-defined]
+            for j, v in zip(todo, vecs, strict=True):
+                np.save(keys[j], v)
+        for j, k in enumerate(keys):
+            out[j] = np.load(k)
+        return out
+
+
+@dataclass
+class Corpus:
+    settings: Settings
+    services: Services
+    datasets: dict[str, str]           # ontology dataset key -> test dataset id
+    label_sets: dict[str, str]         # test label set -> ontology label set
+    prototypes: object                 # BuildReport
+
+
+def _drop(svc: Services, label_sets: dict[str, str], datasets: dict[str, str]) -> None:
+    from rskg.ingest.admin import drop_dataset
+
+    with svc.connection() as conn:
+        conn.execute("DELETE FROM composite_datasets WHERE name LIKE %s", (PREFIX + "%",))
+    for ds in datasets.values():
+        drop_dataset(svc, ds, [ls for ls in label_sets if ls.startswith(ds)])
+
+
+@pytest.fixture(scope="session")
+def corpus(services: Services, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
+    from rskg.catalog.migrate import migrate
+    from rskg.ingest.features import default_extractor
+    from rskg.ingest.pipeline import IngestOptions, ingest, make_reader
+    from rskg.retrieval.prototypes import build_prototypes, store_key
+
+    main = services.settings
+    home = tmp_path_factory.mktemp("retrieval_home")
+    s = load_settings(home=home, data_dir=main.data_dir)
+    svc = Services(s)
+    with svc.connection() as conn:
+        migrate(conn)
+    system = load_label_system(s.ontology_dir)
+    sync_label_system(svc.driver, system)
+    store_weights(svc.driver, s.alpha, s.beta, s.tau)
+
+    datasets = {key: PREFIX + key for key, _, _ in SUBSETS}
+    label_sets: dict[str, str] = {}
+    opts_list = []
+    for key, folder, limit in SUBSETS:
+        opts = IngestOptions(url=str(data_dir / folder), dataset=key, dataset_id=datasets[key], limit=limit,
+                             progress=False, workers=2)
+        opts_list.append(opts)
+        for ls in make_reader(opts).label_sets():
+            label_sets[ls] = key + ls[len(datasets[key]):]
+    _drop(svc, label_sets, datasets)
+
+    rows = []
+    for test_ls, onto_ls in label_sets.items():
+        for m in system.mappings:
+            if m.dataset == onto_ls:
+                rows.append({"dataset": test_ls, "name": m.name, "concept": m.concept_id, "rel": "MAPS_TO",
+                             "source": f"{m.dataset}:{m.name}"})
+                rows += [{"dataset": test_ls, "name": m.name, "concept": c, "rel": "COVERS",
+                          "source": f"{m.dataset}:{m.name}"} for c in m.covers]
+    svc.driver.execute_query(ADOPT_MAPPINGS, rows=rows)
+
+    extractor = CachedExtractor(default_extractor(s), main.cache_dir)
+    for opts in opts_list:
+        ingest(svc, opts, extractor)  # type: ignore[arg-type]
+    report = build_prototypes(svc, s)
+    try:
+        yield Corpus(s, svc, datasets, label_sets, report)
+    finally:
+        svc.driver.execute_query(DELETE_STORE_PROTOTYPES, store=store_key(s))
+        _drop(svc, label_sets, datasets)
+        svc.close()
