@@ -120,3 +120,51 @@ def live_server(services: Services, label_system: Any) -> Iterator[str]:
     yield base
     server.should_exit = True
     thread.join(timeout=10)
+
+
+REVIEW_LABELS = ["river", "parking lot for cars", "solar panel field", "wind turbine array", "xylophone"]
+
+
+@pytest.fixture(scope="session")
+def map_vocab(services: Services, label_system: Any) -> Iterator[Any]:
+    """Factory: map REVIEW_LABELS as a new vocabulary ``dataset`` with the real Algorithm 1 (text encoder),
+    giving real auto / pending / proposed decisions with their candidate evidence. Removed at the end."""
+    from kg import samples as cy
+    from mappings import store
+    from rskg.labelmap import MappingContext, map_vocabulary
+
+    ctx = MappingContext.open(services, label_system)
+    made: list[str] = []
+
+    def forget(dataset: str) -> None:
+        with services.connection() as conn:
+            store.delete_dataset(conn, dataset)
+        services.driver.execute_query(cy.DELETE_LABEL_SET, dataset=dataset)
+        services.driver.execute_query(cy.DELETE_DATASET_NODE, dataset=dataset)
+
+    def make(dataset: str) -> dict[str, Any]:
+        forget(dataset)
+        made.append(dataset)
+        decisions, _ = map_vocabulary(ctx, dataset, REVIEW_LABELS, author="test_api")
+        return {d.label: d for d in decisions}
+
+    yield make
+    for ds in made:
+        forget(ds)
+    if ctx.encoder is not None:
+        ctx.encoder.close()
+
+
+def current_decision(services: Services, dataset: str, label: str) -> tuple[Any, ...]:
+    with services.connection() as conn:
+        row = conn.execute("SELECT id, status, concept_id, author FROM mapping_decisions WHERE dataset_id = %s "
+                           "AND source_label = %s AND NOT superseded", (dataset, label)).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def maps_to(services: Services, dataset: str, label: str) -> list[str]:
+    recs = services.driver.execute_query(
+        "MATCH (:SourceLabel {id: $id})-[:MAPS_TO]->(c:Concept) RETURN c.id AS id ORDER BY id",
+        id=f"{dataset}:{label}").records
+    return [r["id"] for r in recs]
