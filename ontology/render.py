@@ -49,7 +49,7 @@ def _vocabulary(g: Graph) -> None:
               DCTERMS.description, DCTERMS.license, DCTERMS.identifier, DCTERMS.created, DCTERMS.creator,
               ns.RSKG.mapsTo, ns.RSKG.covers, ns.RSKG.mappingPredicate, ns.RSKG.mappingJustification,
               ns.RSKG.confidence, ns.RSKG.note, ns.RSKG.definitionSource, ns.RSKG.osmPreset, ns.RSKG.labelKind,
-              ns.RSKG.osmKey, ns.RSKG.osmValue):
+              ns.RSKG.osmKey, ns.RSKG.osmValue, ns.RSKG.operation, ns.RSKG.parameters):
         g.add((p, RDF.type, OWL.AnnotationProperty))
     for cls, label in ((ns.RSKG.Dataset, "dataset"), (ns.RSKG.SourceLabel, "source label"),
                        (ns.RSKG.OsmTag, "OpenStreetMap tag")):

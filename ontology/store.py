@@ -51,16 +51,35 @@ def parse_file(path: Path) -> Graph:
     return g
 
 
+_PARSED: dict[str, Graph] = {}      # sha256 of a file's bytes -> its parsed graph (never mutated)
+_PARSED_MAX = 16
+
+
+def _parsed(path: Path) -> Graph:
+    data = path.read_bytes()
+    key = hashlib.sha256(data).hexdigest()
+    if key not in _PARSED:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = parse_file(path)
+    return _PARSED[key]
+
+
 def load_graphs(ontology_dir: Path) -> dict[str, Graph]:
-    """One graph per file of record (what edits work on)."""
-    return {f.name: parse_file(f) for f in ttl_files(ontology_dir)}
+    """One graph per file of record (what edits work on); fresh copies, safe to mutate."""
+    out: dict[str, Graph] = {}
+    for f in ttl_files(ontology_dir):
+        g = new_graph()
+        g += _parsed(f)
+        out[f.name] = g
+    return out
 
 
 def load_graph(ontology_dir: Path) -> Graph:
     """All Turtle files of the directory merged into one graph (what SPARQL queries)."""
     g = new_graph()
     for f in ttl_files(ontology_dir):
-        g.parse(f, format="turtle")
+        g += _parsed(f)
     return g
 
 
@@ -68,11 +87,12 @@ def serialize(g: Graph) -> str:
     return g.serialize(format="longturtle")
 
 
-def write_graphs(ontology_dir: Path, graphs: dict[str, Graph]) -> None:
-    """Serialise every graph first, then replace the files; a failure leaves the old files intact."""
+def write_graphs(ontology_dir: Path, graphs: dict[str, Graph], only: set[str] | None = None) -> None:
+    """Serialise the graphs (all, or the file names in ``only``) first, then replace the files;
+    a serialisation failure leaves the old files intact."""
     ontology_dir = Path(ontology_dir)
     ontology_dir.mkdir(parents=True, exist_ok=True)
-    texts = {name: serialize(g) for name, g in graphs.items()}
+    texts = {name: serialize(g) for name, g in graphs.items() if only is None or name in only}
     for name, text in sorted(texts.items()):
         fd, tmp = tempfile.mkstemp(dir=ontology_dir, prefix=f".{name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -62,15 +62,15 @@ def check_label_system(ls: LabelSystem) -> list[str]:
 
 
 def owlready_check(g: Graph) -> int:
-    """Load an RDF/XML rendering into a fresh owlready2 world; returns the number of OWL classes."""
+    """Load an N-Triples rendering into a fresh owlready2 world; returns the number of OWL classes."""
     import owlready2
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "rskg.owl"
-        g.serialize(destination=str(path), format="xml")
+        path = Path(tmp) / "rskg.nt"
+        g.serialize(destination=str(path), format="nt", encoding="utf-8")
         world = owlready2.World()
         try:
-            onto = world.get_ontology(path.as_uri()).load()
+            onto = world.get_ontology(path.as_uri()).load(format="ntriples")
         except Exception as exc:  # owlready2 raises its own parsing errors
             raise ValidationError(f"owlready2 cannot load the ontology: {exc}", "Fix the offending triples.") from exc
         n = len(list(onto.classes())) if onto is not None else 0
@@ -79,6 +79,8 @@ def owlready_check(g: Graph) -> int:
 
 
 def validate_graphs(graphs: dict[str, Graph], *, owl: bool = True) -> dict[str, object]:
+    """Raise ValidationError unless the files are a valid label system; returns summary counts
+    (and the checked ``LabelSystem`` under the key ``label_system``)."""
     merged = new_graph()
     for g in graphs.values():
         merged += g
@@ -93,6 +95,7 @@ def validate_graphs(graphs: dict[str, Graph], *, owl: bool = True) -> dict[str, 
         if n < len(ls.concepts):
             raise ValidationError(f"owlready2 sees {n} classes but the graph has {len(ls.concepts)} concepts")
         report["owl_classes"] = n
+    report["label_system"] = ls
     return report
 
 
