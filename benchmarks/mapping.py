@@ -153,7 +153,9 @@ def run(settings: Settings, system: LabelSystem | None = None) -> dict[str, dict
             f"Wikipedia summaries: cache only (no network here). Run time {elapsed:.0f} s.", "",
             "Hidden per fold: the dataset's curated mappings and the altLabels only it contributed. "
             "Leakage left: the concept inventory (ids, prefLabels, hierarchy, curated definitions) was "
-            "built with every vocabulary in view, so a fold never tests 'this concept does not exist yet'.",
+            "built with every vocabulary in view, so a fold never tests 'this concept does not exist yet'. "
+            "In every variant a unique lexical match (normalised label = a concept's prefLabel/altLabel) "
+            "ranks first and is auto-accepted, so 'structure-only' is structure plus lexical matching.",
             "", "| variant | labels | top-1 | top-3 | auto | P(auto) | R(auto) | F1(auto) |",
             "|---|---|---|---|---|---|---|---|"]
     for name, r in summary.items():

@@ -52,7 +52,7 @@ def export_tsv(decisions: Sequence[MappingDecision], system: LabelSystem | None,
             "subject_id": _subject(d), "subject_label": d.label, "predicate_id": d.predicate,
             "object_id": f"rskg:{target}", "object_label": concept.pref_label if concept else "",
             "mapping_justification": d.justification or D.SEMANTIC,
-            "confidence": float(d.score) if d.score is not None else 1.0,
+            "confidence": float(d.score) if d.score is not None else None,   # none for a manual remap
             "author_label": d.author, "comment": f"status={d.status}",
             "mapping_date": d.decided_at.date().isoformat() if d.decided_at else "",
         })
@@ -113,8 +113,9 @@ def import_tsv(path: Path, system: LabelSystem, author: str = "sssom-import") ->
             raise ValidationError(f"SSSOM row {i}: justification {just!r} not one of {', '.join(D.JUSTIFICATIONS)}",
                                   _HINT)
         conf_raw = r.get("confidence")
-        conf = 1.0 if conf_raw is None or (isinstance(conf_raw, float) and math.isnan(conf_raw)) else float(conf_raw)
-        if not 0.0 <= conf <= 1.0:
+        no_conf = conf_raw is None or conf_raw == "" or (isinstance(conf_raw, float) and math.isnan(conf_raw))
+        conf = None if no_conf else float(conf_raw)  # type: ignore[arg-type]
+        if conf is not None and not 0.0 <= conf <= 1.0:
             raise ValidationError(f"SSSOM row {i}: confidence {conf} outside [0, 1]", _HINT)
         comment = str(r.get("comment") or "")
         status = comment.split("=", 1)[1] if comment.startswith("status=") else ""

@@ -85,12 +85,14 @@ def test_sssom_round_trip(tmp_path: Path) -> None:
           MappingDecision("test_map_ds", "wadi/x", "river", D.ACCEPTED, 0.55, D.MANUAL, author="ann"),
           MappingDecision("test_map_ds", "fjord", None, D.PROPOSED, 0.3, D.SEMANTIC, "skos:broadMatch",
                           proposed_parent="water"),
+          MappingDecision("test_map_ds", "remapped", "lake", D.ACCEPTED, None, D.MANUAL, author="bo"),
           MappingDecision("test_map_ds", "no", "lake", D.REJECTED, 0.4, D.MANUAL)]
     f = tmp_path / "m.sssom.tsv"
-    assert export_tsv(ds, _system(), f) == 4          # rejected ones are not exported
+    assert export_tsv(ds, _system(), f) == 5          # rejected ones are not exported
     back = {d.label: d for d in import_tsv(f, _system())}
-    assert set(back) == {"River Lake", "river", "wadi/x", "fjord"}
-    for d in ds[:4]:
+    assert set(back) == {"River Lake", "river", "wadi/x", "fjord", "remapped"}
+    assert back["remapped"].score is None
+    for d in ds[:5]:
         assert back[d.label].same_outcome(d), (d, back[d.label])
     assert back["wadi/x"].author == "ann"
     f2 = tmp_path / "m2.sssom.tsv"
