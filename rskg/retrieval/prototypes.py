@@ -149,6 +149,8 @@ def build_prototypes(services: Services, settings: Settings, k: int = DEFAULT_K,
     vecs: list[np.ndarray] = []
     used: set[str] = set()
     skipped = 0
+    # version = hash of the inputs (encoder, k, seed, every concept's member list): same inputs, same version
+    h = hashlib.sha256(f"{index.version}|{k}|{seed}".encode())
     key = store_key(settings)
     for cid in sorted(members):
         chosen = sorted(s for s in members[cid] if s in row and (allow is None or s in allow))
@@ -156,6 +158,7 @@ def build_prototypes(services: Services, settings: Settings, k: int = DEFAULT_K,
             skipped += 1
             continue
         used.update(chosen)
+        h.update(("\n" + cid + "\t" + "\t".join(chosen)).encode())
         centers = kmeans_centroids(matrix[[row[s] for s in chosen]], k, seed)
         for j, c in enumerate(centers):
             st_ids.append(f"{key}:{cid}:{j}")
@@ -164,9 +167,6 @@ def build_prototypes(services: Services, settings: Settings, k: int = DEFAULT_K,
             n_members.append(len(chosen))
             vecs.append(c)
     vectors = np.vstack(vecs).astype(np.float32) if vecs else np.zeros((0, index.dim), np.float32)
-    h = hashlib.sha256(index.version.encode())
-    h.update("\n".join(st_ids).encode())
-    h.update(np.round(vectors, 5).tobytes())
     version = h.hexdigest()[:12]
     fit = "all" if allow is None else f"allowlist:{len(allow)}"
     st = PrototypeStore(st_ids, st_concepts, ks, n_members, vectors, version, index.version, fit)

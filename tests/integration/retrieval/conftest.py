@@ -1,7 +1,8 @@
 """ONE session-scoped corpus for the retrieval / composite-dataset tests: small deterministic subsets of the
 real datasets (3 images per class of UCMerced, EuroSAT RGB, NWPU-RESISC45, RSSCN7 and all 11 BigEarthNet
 Sentinel-2 patches) ingested with the real ingestion pipeline and encoder under a private rskg home (its own
-Zarr store, FAISS index and prototypes) into the shared servers, under dataset ids prefixed ``test_retr_``.
+Zarr store, FAISS index and prototypes) into the shared servers, under dataset ids prefixed
+``test_retr_<pid>_``.
 
 The test datasets are copies of ontology datasets under other ids, so their label sets adopt the curated
 mappings (MAPS_TO / covers) of the dataset they copy (kg.retrieval_queries.ADOPT_MAPPINGS). Image features are
@@ -12,6 +13,7 @@ network. Everything the fixture created is removed at the end.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,8 @@ from ontology.store import load_label_system
 from rskg.services import Services
 from rskg.settings import Settings, load_settings
 
-PREFIX = "test_retr_"
+# unique per process: two test sessions at once (helpers share the servers) must not drop each other's data
+PREFIX = f"test_retr_{os.getpid()}_"
 # (ontology dataset / reader key, folder under data_dir, images per class)
 SUBSETS: tuple[tuple[str, str, int | None], ...] = (
     ("ucm", "ucmerced", 3),
@@ -85,6 +88,18 @@ def _drop(svc: Services, label_sets: dict[str, str], datasets: dict[str, str]) -
         drop_dataset(svc, ds, [ls for ls in label_sets if ls.startswith(ds)])
 
 
+def _drop_stale(svc: Services) -> None:
+    """Datasets left by test sessions that were killed (their process is gone)."""
+    from rskg.ingest.admin import drop_dataset
+
+    with svc.connection() as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM datasets WHERE id LIKE 'test\\_retr\\_%'").fetchall()]
+    for ds in ids:
+        pid = ds.split("_")[2]
+        if not (pid.isdigit() and Path(f"/proc/{pid}").exists()):
+            drop_dataset(svc, ds, [ds + "_multilabel"])
+
+
 @pytest.fixture(scope="session")
 def corpus(services: Services, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
     from rskg.catalog.migrate import migrate
@@ -112,6 +127,7 @@ def corpus(services: Services, data_dir: Path, tmp_path_factory: pytest.TempPath
         for ls in make_reader(opts).label_sets():
             label_sets[ls] = key + ls[len(datasets[key]):]
     _drop(svc, label_sets, datasets)
+    _drop_stale(svc)
 
     rows = []
     for test_ls, onto_ls in label_sets.items():
