@@ -22,6 +22,7 @@ app.add_typer(ontology_cli.app, name="ontology")
 app.command(name="sync")(sync_cli.sync)
 app.command(name="ingest")(ingest_cmd)
 app.command(name="serve")(serve_cmd)
+app.add_typer(__import__("rskg.cli.eval", fromlist=["app"]).app, name="eval")
 
 
 def main() -> None:

@@ -1,0 +1,94 @@
+"""``rskg eval``: retrieval and classification quality as repeatable numbers (docs/evaluation.md)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from rskg.settings import REPO_ROOT, load_settings
+
+app = typer.Typer(help="Measure retrieval quality against the papers (writes benchmarks/results/eval*.md).",
+                  no_args_is_help=True)
+DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results"
+
+OutOpt = typer.Option(DEFAULT_OUT, "--out", help="folder for eval_<name>.md/.json and the PNG plots")
+NoWrite = typer.Option(False, "--no-write", help="print the section only, write nothing")
+
+
+def _setup(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(message)s")
+
+
+def _done(outcome: object, no_write: bool) -> None:
+    typer.echo(outcome.markdown)  # type: ignore[attr-defined]
+    written = outcome.written  # type: ignore[attr-defined]
+    typer.secho(f"\n{outcome.runtime_s:.1f} s" + (f"; wrote {written}" if written and not no_write else ""),  # type: ignore[attr-defined]
+                err=True)
+
+
+@app.command("supplementary")
+def supplementary_cmd(
+    dataset: str = typer.Option(..., "--dataset", help="id of an ingested dataset (catalog samples.dataset_id)"),
+    truth: Path = typer.Option(..., "--truth", help="ground-truth CSV: image,labels ('|'-separated)"),
+    labels: str = typer.Option("", "--labels", help="comma-separated query labels (default: all in the CSV)"),
+    threshold: float = typer.Option(0.6, "--threshold", help="cosine similarity floor of a supplementary hit"),
+    out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v"),
+) -> None:
+    """Paper 000 Table 4: supplementary samples scored against multi-label ground truth."""
+    from rskg.evaluation.runner import run_supplementary
+    from rskg.services import Services
+
+    _setup(verbose)
+    settings = load_settings()
+    services = Services(settings)
+    try:
+        chosen = [x.strip() for x in labels.split(",") if x.strip()] or None
+        o = run_supplementary(settings, services, dataset, truth, chosen, None if no_write else out, threshold)
+    finally:
+        services.close()
+    _done(o, no_write)
+
+
+@app.command("cbir")
+def cbir_cmd(out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v")) -> None:
+    """Paper 002 Tables IV and V on UCMerced: CBIR and HIR, 1,470 archive / 630 query images."""
+    from rskg.evaluation.runner import run_cbir
+
+    _setup(verbose)
+    _done(run_cbir(load_settings(), None if no_write else out), no_write)
+
+
+@app.command("classify")
+def classify_cmd(out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v")) -> None:
+    """Paper 004 metrics of the multi-label head on UCMerced (mAP, F1, ANMRR, P@k)."""
+    from rskg.evaluation.runner import run_classify
+
+    _setup(verbose)
+    _done(run_classify(load_settings(), None if no_write else out), no_write)
+
+
+@app.command("crossdataset")
+def crossdataset_cmd(
+    targets: str = typer.Option("eurosat,nwpu_resisc45,rsscn7", "--targets", help="target dataset folders (readers)"),
+    classes: str = typer.Option("river,forest,beach,agricultural,denseresidential,parkinglot,freeway", "--classes",
+                                help="UCMerced classes whose prototypes are searched in the targets"),
+    out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v"),
+) -> None:
+    """UCMerced prototypes scored on EuroSAT RGB / NWPU-RESISC45 / RSSCN7 through the label system."""
+    from rskg.evaluation.runner import run_crossdataset
+
+    _setup(verbose)
+    o = run_crossdataset(load_settings(), None if no_write else out,
+                         tuple(t.strip() for t in targets.split(",") if t.strip()),
+                         tuple(c.strip() for c in classes.split(",") if c.strip()))
+    _done(o, no_write)
+
+
+@app.command("report")
+def report_cmd(out: Path = OutOpt) -> None:
+    """Assemble eval.md from the eval_<name>.md sections found in --out."""
+    from rskg.evaluation.report import assemble
+
+    typer.echo(f"wrote {assemble(out)}")

@@ -1,0 +1,112 @@
+"""Run one experiment end to end (load data, features, score, write the report section). Used by the CLI."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rskg.errors import ValidationError
+from rskg.evaluation import cbir, classify, crossdataset, report, supplementary
+from rskg.evaluation.data import from_catalog, from_folder
+from rskg.evaluation.features import encoder, raw_features
+from rskg.evaluation.truth import read_truth
+from rskg.evaluation.ucm import UCM, load_ucm, variants
+from rskg.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    markdown: str
+    summary: dict[str, Any]
+    runtime_s: float
+    written: Path | None = None
+
+
+def _label_system(settings: Settings) -> Any:
+    from ontology.store import load_label_system
+
+    return load_label_system(settings.ontology_dir)
+
+
+def _finish(name: str, md: str, summary: dict[str, Any], t0: float, out: Path | None) -> Outcome:
+    written = report.write(out, name, md, summary) if out is not None else None
+    return Outcome(md, summary, time.perf_counter() - t0, written)
+
+
+def run_supplementary(settings: Settings, services: Any, dataset: str, truth_csv: Path,
+                      labels: list[str] | None = None, out: Path | None = None,
+                      threshold: float = supplementary.DEFAULT_THRESHOLD, ucm: UCM | None = None) -> Outcome:
+    t0 = time.perf_counter()
+    truth = read_truth(truth_csv)
+    if labels:
+        unknown = [lab for lab in labels if lab not in truth.labels]
+        if unknown:
+            raise ValidationError(f"labels {unknown} do not occur in {truth_csv}",
+                                  f"Choose among: {', '.join(truth.labels)}.")
+    system = _label_system(settings)
+    images = from_catalog(services, settings, dataset)
+    ucm = ucm or load_ucm(settings)
+    raw = raw_features(settings, ucm.encoder, images, progress=True)
+    tr = ucm.split.train
+    results = []
+    for src_fs, fs in zip(ucm.variants, variants(ucm.encoder, raw), strict=True):
+        source = supplementary.PrototypeSource(
+            f"UCMerced train part ({int(tr.sum())} images)", src_fs.feats[tr],
+            [ucm.images.label_sets[i] for i in np.flatnonzero(tr)],
+            {ucm.images.sha256[i] for i in np.flatnonzero(tr)})
+        results.append(supplementary.run(system, images, fs.feats, truth, source, fs.name, labels, threshold))
+    plot = None
+    if out is not None:
+        res = results[-1]
+        curves = {r.match.label: r.curve for r in res.labels if r.curve is not None}
+        plot_path = report.plot_curves(curves, f"label-prototype retrieval on {dataset} ({res.variant})",
+                                       out / "eval_supplementary_pr.png")
+        plot = plot_path.name
+    md, summary = report.supplementary_section(results, ucm.split.describe(), time.perf_counter() - t0, plot)
+    return _finish("supplementary", md, summary, t0, out)
+
+
+def run_cbir(settings: Settings, out: Path | None = None, ucm: UCM | None = None) -> Outcome:
+    t0 = time.perf_counter()
+    ucm = ucm or load_ucm(settings)
+    rows, notes = cbir.run(ucm)
+    md, summary = report.cbir_section(rows, notes, ucm.split.describe(), time.perf_counter() - t0)
+    return _finish("cbir", md, summary, t0, out)
+
+
+def run_classify(settings: Settings, out: Path | None = None, ucm: UCM | None = None) -> Outcome:
+    t0 = time.perf_counter()
+    ucm = ucm or load_ucm(settings)
+    res = classify.run(ucm)
+    md, summary = report.classify_section(res, ucm.split.describe(), ucm.head_info(), time.perf_counter() - t0)
+    return _finish("classify", md, summary, t0, out)
+
+
+def run_crossdataset(settings: Settings, out: Path | None = None,
+                     targets: tuple[str, ...] = crossdataset.DEFAULT_TARGETS,
+                     classes: tuple[str, ...] = crossdataset.DEFAULT_CLASSES, ucm: UCM | None = None) -> Outcome:
+    t0 = time.perf_counter()
+    ucm = ucm or load_ucm(settings)
+    system = _label_system(settings)
+    imgs = [from_folder(settings, t) for t in targets]
+    raws = np.concatenate([raw_features(settings, ucm.encoder, im, progress=True) for im in imgs])
+    feats = {fs.name: fs.feats for fs in variants(ucm.encoder, raws)}
+    results = crossdataset.run(system, ucm, imgs, feats, classes)
+    plot = None
+    if out is not None:
+        res = results[-1]
+        plot = report.plot_curves(res.curves, f"UCMerced prototypes -> {', '.join(targets)} ({res.variant})",
+                                  out / "eval_crossdataset_pr.png").name
+    md, summary = report.crossdataset_section(results, ucm.split.describe(), time.perf_counter() - t0, plot)
+    return _finish("crossdataset", md, summary, t0, out)
+
+
+def shared_ucm(settings: Settings) -> UCM:
+    return load_ucm(settings, encoder(settings))

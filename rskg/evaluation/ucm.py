@@ -1,0 +1,81 @@
+"""UCMerced as the experiments see it: images, the fixed split, truth multi-labels and feature variants.
+
+Feature variants:
+
+* ``pretrained``: the ImageNet EfficientNet-lite0 multi-scale fused feature (no fine-tuning);
+* ``system``: what the encoder gives the product (``ImageEncoder.features_from_raw``: the fine-tuned head's
+  embedding when one is trained for this backbone version, else the same as ``pretrained``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rskg.evaluation.data import EvalImages, from_folder
+from rskg.evaluation.features import encoder, fused_features, raw_features
+from rskg.evaluation.split import Split, ucm_split
+from rskg.settings import Settings
+
+if TYPE_CHECKING:
+    from embeddings.image import ImageEncoder
+
+MULTILABEL_SET = "ucm_multilabel"
+
+
+@dataclass
+class FeatureSet:
+    name: str
+    version: str
+    feats: np.ndarray
+
+
+@dataclass
+class UCM:
+    images: EvalImages
+    split: Split
+    scene: np.ndarray                    # (N,) scene class names
+    labels: list[str]                    # the 17 multi-label names, in reader order
+    truth: np.ndarray                    # (N, 17) bool multi-labels
+    raw: np.ndarray
+    encoder: ImageEncoder
+    variants: list[FeatureSet] = field(default_factory=list)
+
+    @property
+    def head(self) -> Any:
+        return self.encoder.head
+
+    def head_info(self) -> str:
+        h = self.encoder.head
+        if h is None:
+            return "no fine-tuned head loaded (system features = pretrained features)"
+        m = h.cfg.metrics or {}
+        keys = ", ".join(f"{k}={m[k]}" for k in sorted(m) if k in ("split", "seed", "train_size", "n_train"))
+        return (f"head {self.encoder.version.rsplit('-', 1)[-1]} trained on {h.cfg.backbone_version}, "
+                f"{len(h.cfg.labels)} labels{'; ' + keys if keys else ''}")
+
+
+def load_ucm(settings: Settings, enc: ImageEncoder | None = None) -> UCM:
+    from rskg.ingest.readers.ucmerced import UCMercedReader
+
+    enc = enc if enc is not None else encoder(settings)
+    images = from_folder(settings, "ucm")
+    split = ucm_split(images.rel_paths)
+    names = list(UCMercedReader.multilabels)
+    col = {n: j for j, n in enumerate(names)}
+    truth = np.zeros((len(images), len(names)), bool)
+    for i, labs in enumerate(images.labels_of(MULTILABEL_SET)):
+        for lab in labs:
+            truth[i, col[lab]] = True
+    raw = raw_features(settings, enc, images, progress=True)
+    return UCM(images, split, np.asarray(images.scene_labels()), names, truth, raw, enc, variants(enc, raw))
+
+
+def variants(enc: ImageEncoder, raw: np.ndarray) -> list[FeatureSet]:
+    """The feature variants of raw pooled stages: pretrained, and the system's when a head is loaded."""
+    out = [FeatureSet("pretrained", enc.feature_version, fused_features(enc, raw))]
+    if enc.head is not None:
+        out.append(FeatureSet("system (fine-tuned head)", enc.version, enc.features_from_raw(raw)))
+    return out

@@ -1,0 +1,101 @@
+"""End to end: ingest a small real UCMerced subset, then `rskg eval supplementary` on it (real servers).
+
+The subset (5 images per class, 105 in all) goes to a temporary RSKG home (Zarr, FAISS) and to the dataset id
+``test_eval_ucm``, removed from PostgreSQL and Neo4j afterwards. The feature cache is shared with the real
+home, so image features computed once are reused.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rskg.ingest.admin import drop_dataset
+from rskg.ingest.pipeline import IngestOptions, ingest
+from rskg.services import Services
+from rskg.settings import Settings, load_settings
+
+pytestmark = [pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model, pytest.mark.slow]
+DATASET = "test_eval_ucm"
+LABELS = ("buildings", "trees", "water", "cars")
+
+
+@pytest.fixture(scope="module")
+def home(services: Services, settings: Settings, data_dir: Path,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    from embeddings.image import ImageEncoder
+
+    home = tmp_path_factory.mktemp("eval_home")
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    (home / "cache").symlink_to(settings.cache_dir)
+    if settings.home.joinpath("models").is_dir():
+        (home / "models").symlink_to(settings.home / "models")      # the same head as the product
+    s = load_settings(home=home)
+    svc = Services(s)
+    try:
+        opts = IngestOptions(url=str(data_dir / "ucmerced"), dataset="ucm", dataset_id=DATASET, limit=5,
+                             progress=False)
+        rep = ingest(svc, opts, ImageEncoder(s, backend="onnx"))
+        assert rep.total_in_catalog == 105
+        yield home
+    finally:
+        drop_dataset(svc, DATASET, [f"{DATASET}_multilabel"])
+        svc.close()
+
+
+def _expected(data_dir: Path) -> tuple[list[str], dict[str, set[str]]]:
+    from embeddings.splits import ucm_split
+
+    test = set(ucm_split(seed=0).test)
+    subset = [f"images/{c}/{c}{i:02d}.jpg" for c in sorted(os.listdir(data_dir / "ucmerced" / "images"))
+              for i in range(5)]
+    with (data_dir / "ucmerced" / "multilabels.csv").open() as fh:
+        truth = {r["image"]: set(r["labels"].split("|")) for r in csv.DictReader(fh)}
+    return [p for p in subset if p in test], truth
+
+
+def test_eval_supplementary_cli_on_ingested_subset(home: Path, data_dir: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "RSKG_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    out = tmp_path / "results"
+    cmd = [sys.executable, "-m", "rskg.cli.main", "eval", "supplementary", "--dataset", DATASET,
+           "--truth", str(data_dir / "ucmerced" / "multilabels.csv"), "--labels", ",".join(LABELS),
+           "--out", str(out)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    md = proc.stdout
+    evaluated, truth = _expected(data_dir)
+    n_eval = len(evaluated)
+    assert 0 < n_eval < 105
+    # only the test part of the fixed split is evaluated; the 105 - n_eval train images are excluded
+    assert f"105 samples; {105 - n_eval} excluded" in md
+    # each label matched by the label system, and the way it matched is reported
+    assert "| buildings | `building` (building) |" in md
+    assert "| trees | `trees` (trees) |" in md
+    assert "| water | `water_area` (water area) |" in md
+
+    summary = json.loads((out / "eval_supplementary.json").read_text())
+    assert summary["dataset"] == DATASET
+    assert (out / "eval_supplementary.md").exists() and (out / "eval_supplementary_pr.png").stat().st_size > 1000
+    for variant in summary["variants"].values():
+        for part in ("weighted", "macro"):
+            for k in ("precision", "recall", "accuracy", "P@R>=0.65"):
+                assert 0.0 <= variant[part][k] <= 1.0, (part, k, variant[part][k])
+
+    # per-label rows: eval count, direct count (scene 'buildings' maps to concept building) and positives
+    n_buildings_scene = sum(1 for p in evaluated if p.startswith("images/buildings/"))
+    pos = {lab: sum(1 for p in evaluated if lab in truth[p]) for lab in LABELS}
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:]]
+            for line in md.splitlines() if line.startswith("| ") and line.split("|")[1].strip() in LABELS
+            and line.split("|")[2].strip().isdigit()}
+    assert rows["buildings"][0] == str(n_eval)
+    assert rows["buildings"][1] == str(n_buildings_scene)
+    assert rows["trees"][1] == "0"                      # no scene class maps to concept 'trees'
+    for lab in LABELS:
+        assert rows[lab][2].startswith(f"{pos[lab]} ("), (lab, rows[lab])
