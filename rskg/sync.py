@@ -20,6 +20,8 @@ class SyncOutcome:
     counts: dict[str, int]
     seconds: float
     version: str
+    similar_edges: int | None = None
+    adjacent_edges: int | None = None
 
 
 def sample_counts(svc: Services) -> dict[str, int]:
@@ -27,11 +29,21 @@ def sample_counts(svc: Services) -> dict[str, int]:
         return {str(d): int(n) for d, n in conn.execute(SAMPLE_COUNTS_SQL).fetchall()}
 
 
-def run_sync(svc: Services) -> SyncOutcome:
+def run_sync(svc: Services, derived: bool = True) -> SyncOutcome:
+    """Ontology -> Concept/Dataset/SourceLabel graph; then (``derived``) recompute the derived scores:
+    SIMILAR_TO (text + OSM structure) and ADJACENT_TO (label co-occurrence), and the Eq. 1 weights."""
     t0 = time.perf_counter()
     s = svc.settings
     system = load_label_system(s.ontology_dir)
     apply_schema(svc.driver)
     report = sync_label_system(svc.driver, system, sample_counts(svc))
+    n_similar = n_adjacent = None
+    if derived:
+        from rskg.labelmap import MappingContext, adjacency_edges, similar_edges
+
+        ctx = MappingContext.open(svc, system)
+        n_similar = len(similar_edges(ctx))
+        n_adjacent = len(adjacency_edges(ctx))
     store_weights(svc.driver, s.alpha, s.beta, s.tau)
-    return SyncOutcome(report, graph_counts(svc.driver), time.perf_counter() - t0, system.version)
+    return SyncOutcome(report, graph_counts(svc.driver), time.perf_counter() - t0, system.version,
+                       n_similar, n_adjacent)

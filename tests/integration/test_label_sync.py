@@ -32,13 +32,13 @@ def _expected(system: LabelSystem) -> dict[str, int]:
 def test_counts_equal_after_sync_and_resync(services: Services, system: LabelSystem) -> None:
     first = run_sync(services)
     assert first.counts == _expected(system)
-    second = run_sync(services)
+    second = run_sync(services, derived=False)
     assert second.report.changes == 0, second.report
     assert second.counts == _expected(system)
 
 
 def test_graph_content_matches_ontology(services: Services, system: LabelSystem) -> None:
-    run_sync(services)
+    run_sync(services, derived=False)
     drv = services.driver
     # every dataset label reaches exactly one concept, the one the ontology says
     rows = drv.execute_query(
@@ -60,7 +60,7 @@ def test_graph_content_matches_ontology(services: Services, system: LabelSystem)
 
 
 def test_sync_removes_what_the_ontology_no_longer_has(services: Services, system: LabelSystem) -> None:
-    run_sync(services)
+    run_sync(services, derived=False)
     victim = next(c for c in system.concepts.values() if not c.deprecated and not system.children(c.id)
                   and not any(m.concept_id == c.id for m in system.mappings))
     smaller = LabelSystem(
@@ -75,5 +75,24 @@ def test_sync_removes_what_the_ontology_no_longer_has(services: Services, system
         assert n.records[0]["n"] == 0
         assert graph_counts(services.driver)["concepts"] == len(system.concepts) - 1
     finally:
-        run_sync(services)
+        run_sync(services, derived=False)
     assert graph_counts(services.driver) == _expected(system)
+
+
+@pytest.mark.model
+def test_derived_edges_recomputed_with_equation_1_weights(services: Services, settings: Settings) -> None:
+    out = run_sync(services)
+    assert out.similar_edges and out.adjacent_edges
+    drv = services.driver
+    n_sim = drv.execute_query("MATCH (:Concept)-[r:SIMILAR_TO]->(:Concept) RETURN count(r) AS n").records[0]["n"]
+    assert n_sim == out.similar_edges
+    bad = drv.execute_query(
+        "MATCH (:Concept)-[r:SIMILAR_TO]->(:Concept) "
+        "WHERE r.score < $t OR abs(r.weight - $alpha / r.score) > 1e-9 RETURN count(r) AS n",
+        t=settings.sim_threshold, alpha=settings.alpha).records[0]["n"]
+    assert bad == 0
+    adj = drv.execute_query(
+        "MATCH (:Concept)-[r:ADJACENT_TO]->(:Concept) "
+        "RETURN count(r) AS n, sum(CASE WHEN abs(r.weight - $beta / (r.cooccurrence + $tau)) > 1e-9 "
+        "THEN 1 ELSE 0 END) AS bad", beta=settings.beta, tau=settings.tau).records[0]
+    assert adj["n"] == out.adjacent_edges and adj["bad"] == 0
