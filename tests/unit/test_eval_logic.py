@@ -1,0 +1,87 @@
+"""Experiment logic of rskg.evaluation on small hand-made cases and the real label system (no servers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rskg.evaluation.cbir import hir_rerank, score
+from rskg.evaluation.concepts import is_same_concept, label_concepts, match_label
+from rskg.evaluation.protos import knn_retrieved
+from rskg.evaluation.split import ucm_split
+from rskg.evaluation.truth import read_truth
+from rskg.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def system(settings: Settings):  # type: ignore[no-untyped-def]
+    from ontology.store import load_label_system
+
+    return load_label_system(settings.ontology_dir)
+
+
+def test_hir_rerank_reorders_only_the_shortlist() -> None:
+    order = np.array([[0, 1, 2, 3]])
+    q = np.array([[1.0, 0.0]])
+    a = np.array([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0], [1.0, 0.0]])
+    # shortlist of 3: distances 2, 1, 0 -> [2, 1, 0], row 3 stays last
+    assert hir_rerank(order, q, a, np.ones(2), shortlist=3).tolist() == [[2, 1, 0, 3]]
+    # weights change the order: class 1 weighted 0 -> all shortlisted at distance |x0 - y0|
+    assert hir_rerank(order, q, a, np.array([1.0, 0.0]), shortlist=2).tolist() == [[1, 0, 2, 3]]
+
+
+def test_cbir_score_hand_computed() -> None:
+    order = np.array([[0, 1, 2], [2, 1, 0]])
+    a_lab = np.array(["x", "y", "x"])
+    q_lab = np.array(["x", "x"])
+    s = score(order, q_lab, a_lab, ks=(2,))
+    # query 1: rel [1,0] -> AP@2 1, P@2 .5 ; query 2: rel [1,0] -> same
+    assert s == {"mAP@2": 1.0, "P@2": 0.5}
+
+
+def test_knn_retrieved_threshold_and_k() -> None:
+    feats = np.array([[1, 0], [0.8, 0.6], [0, 1], [0.6, 0.8]], np.float32)
+    protos = np.array([[1, 0]], np.float32)
+    # sims 1, .8, 0, .6 -> k=2 keeps rows 0, 1; threshold .9 keeps row 0 only
+    assert knn_retrieved(feats, protos, 2, 0.0).tolist() == [True, True, False, False]
+    assert knn_retrieved(feats, protos, 2, 0.9).tolist() == [True, False, False, False]
+
+
+def test_match_label_by_label_system(system) -> None:  # type: ignore[no-untyped-def]
+    m = match_label(system, "tanks", ["ucm_multilabel"])
+    assert (m.concept_id, m.how) == ("storage_tank", "source label ucm_multilabel (skos:exactMatch)")
+    # without the dataset's label set the altLabel still finds it, and says so
+    assert match_label(system, "pavement").how == "altLabel"
+    assert match_label(system, "pavement").concept_id == "impervious_surface"
+    assert match_label(system, "no such label xyz").concept_id is None
+
+
+def test_same_concept_rules(system) -> None:  # type: ignore[no-untyped-def]
+    river_lake = label_concepts(system, "rsscn7", "dRiverLake")
+    assert {"river", "lake"} <= river_lake                          # a disjunctive label covers both
+    assert is_same_concept(system, "river", river_lake)
+    assert is_same_concept(system, "agricultural_land", label_concepts(system, "eurosat", "AnnualCrop"))
+    residential = label_concepts(system, "eurosat", "Residential")
+    assert is_same_concept(system, "dense_residential", residential)          # direct non-root parent
+    assert not is_same_concept(system, "dense_residential", residential, broader_parent=False)
+    assert not is_same_concept(system, "river", label_concepts(system, "eurosat", "SeaLake"))  # root parent: no
+
+
+def test_fixed_split_and_truth_csv(data_dir: Path) -> None:
+    truth = read_truth(data_dir / "ucmerced" / "multilabels.csv")
+    assert len(truth.rows) == 2100 and len(truth.labels) == 17
+    paths = sorted(truth.rows)
+    split = ucm_split(paths)
+    assert int(split.train.sum()) == 1470 and int(split.test.sum()) == 630
+    assert truth.lookup(["agricultural00.jpg"]) == [{"field", "trees"}]
+
+
+def test_truth_csv_errors(tmp_path: Path) -> None:
+    from rskg.errors import DataError
+
+    bad = tmp_path / "t.csv"
+    bad.write_text("path,tags\na.jpg,x\n")
+    with pytest.raises(DataError, match="image,labels"):
+        read_truth(bad)
