@@ -41,6 +41,11 @@ def view_config(settings: Settings) -> ViewConfig:
     )
 
 
+def feature_version_of(settings: Settings) -> str:
+    """Version of the fused backbone feature under these settings (what a head is trained on)."""
+    return f"{MODEL_NAME}-{weights_sha256()[:12]}-{settings.encoder_fusion}-{view_config(settings).key()}"
+
+
 class ImageEncoder:
     """Encode images into retrieval features. Build once, share (it holds the network)."""
 
@@ -88,7 +93,7 @@ class ImageEncoder:
     @property
     def feature_version(self) -> str:
         """Version of the fused backbone feature (what a head is trained on)."""
-        return f"{self.backbone_version}-{self.fusion}-{self.views.key()}"
+        return feature_version_of(self.settings)
 
     # ---------------------------------------------------------------------------------------------
     def _run(self, batch: np.ndarray) -> np.ndarray:
