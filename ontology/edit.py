@@ -48,7 +48,8 @@ def _active(graphs: Graphs, concept_id: str, role: str = "concept") -> URIRef:
     if (iri, RDF.type, OWL.Class) not in g or (iri, RDF.type, SKOS.Concept) not in g:
         raise NotFoundError(f"unknown {role} id {concept_id!r}",
                             "List concept ids with `rskg ontology sparql` (skos:notation) or check the spelling.")
-    if g.value(iri, OWL.deprecated) is not None and bool(g.value(iri, OWL.deprecated).toPython()):
+    flag = g.value(iri, OWL.deprecated)
+    if isinstance(flag, Literal) and bool(flag.toPython()):
         repl = ns.concept_id(g.value(iri, DCTERMS.isReplacedBy))
         raise ValidationError(f"{role} {concept_id!r} is deprecated (replaced by {repl!r})", f"Use {repl!r} instead.")
     return iri

@@ -147,7 +147,8 @@ def _datasets(g: Graph, built: Built) -> None:
         g.add((iri, ns.RSKG.datasetId, Literal(dsid)))
         g.add((iri, DCTERMS.title, Literal(str(ds["name"]))))
         g.add((iri, ns.RSKG.multiLabel, Literal(bool(ds.get("multi_label")))))
-        g.add((iri, ns.RSKG.numClasses, Literal(len(ds["classes"]))))
+        classes = list(ds["classes"])  # type: ignore[call-overload]
+        g.add((iri, ns.RSKG.numClasses, Literal(len(classes))))
         if isinstance(ds.get("num_images"), int):
             g.add((iri, ns.RSKG.numImages, Literal(ds["num_images"])))
         for key, prop in (("image_size", ns.RSKG.imageSize), ("gsd_m", ns.RSKG.gsd)):
@@ -160,7 +161,8 @@ def _datasets(g: Graph, built: Built) -> None:
             g.add((iri, ns.RSKG.landingPage, Literal(m["url"])))
         if m.get("license"):
             g.add((iri, DCTERMS.license, Literal(m["license"])))
-    positions = {(str(ds["id"]), str(lab)): i for ds in built.datasets for i, lab in enumerate(ds["classes"])}
+    positions = {(str(ds["id"]), str(lab)): i for ds in built.datasets
+                 for i, lab in enumerate(list(ds["classes"]))}  # type: ignore[call-overload]
     for mp in built.mappings:
         add_source_label(g, mp.dataset, mp.label, mp.concept, mp.predicate, mp.justification, mp.confidence,
                          kind=mp.kind, note=mp.note, covers=mp.covers, position=positions.get((mp.dataset, mp.label)))

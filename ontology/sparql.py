@@ -40,7 +40,11 @@ class QueryResult:
         if self.kind != "SELECT":
             raise ValidationError("rows() is only defined for SELECT queries")
         names = [str(v) for v in self.result.vars or []]
-        return [{n: (str(r[i]) if r[i] is not None else None) for i, n in enumerate(names)} for r in self.result]
+        out: list[dict[str, str | None]] = []
+        for row in self.result:
+            values = list(row) if isinstance(row, tuple) else []
+            out.append({n: (str(values[i]) if values[i] is not None else None) for i, n in enumerate(names)})
+        return out
 
     def serialize(self, media_type: str) -> tuple[bytes, str]:
         """Body and content type in the requested format (graphs: Turtle; bindings: JSON/CSV/TSV/XML)."""

@@ -13,9 +13,11 @@ import os
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, SKOS
+from rdflib.term import Node
 
 from ontology import namespaces as ns
 from ontology.model import Concept, DatasetInfo, LabelSystem, SourceLabelMapping
@@ -101,9 +103,13 @@ def write_graphs(ontology_dir: Path, graphs: dict[str, Graph], only: set[str] | 
         os.replace(tmp, ontology_dir / name)
 
 
-def _str(g: Graph, s: URIRef, p: URIRef) -> str:
-    v = g.value(s, p)
+def _str(g: Graph, s: Node | None, p: URIRef) -> str:
+    v = g.value(s, p) if s is not None else None
     return str(v) if v is not None else ""
+
+
+def _py(node: Node | None) -> Any:
+    return node.toPython() if isinstance(node, Literal) else None
 
 
 def graph_to_label_system(g: Graph, version: str = "") -> LabelSystem:
@@ -136,10 +142,10 @@ def graph_to_label_system(g: Graph, version: str = "") -> LabelSystem:
         n_img = g.value(d, ns.RSKG.numImages)
         multi = g.value(d, ns.RSKG.multiLabel)
         datasets[dsid] = DatasetInfo(
-            id=dsid, name=_str(g, d, DCTERMS.title), multi_label=bool(multi.toPython()) if multi is not None else False,
+            id=dsid, name=_str(g, d, DCTERMS.title), multi_label=bool(_py(multi)),
             url=_str(g, d, ns.RSKG.landingPage), license=_str(g, d, DCTERMS.license),
             gsd_m=_gsd(_str(g, d, ns.RSKG.gsd)), image_size=_str(g, d, ns.RSKG.imageSize),
-            num_images=int(n_img) if n_img is not None else None)
+            num_images=int(str(n_img)) if n_img is not None else None)
     classes: dict[str, list[tuple[int, str]]] = defaultdict(list)
     mappings: list[SourceLabelMapping] = []
     for sl in sorted(g.subjects(RDF.type, ns.RSKG.SourceLabel), key=str):
@@ -150,13 +156,13 @@ def graph_to_label_system(g: Graph, version: str = "") -> LabelSystem:
             raise ValidationError(f"source label {sl} has no dataset or no concept", "Rebuild the ontology.")
         pos = g.value(sl, ns.RSKG.position)
         if pos is not None:
-            classes[dsid].append((int(pos), text))
+            classes[dsid].append((int(str(pos)), text))
         conf = g.value(sl, ns.RSKG.confidence)
         mappings.append(SourceLabelMapping(
             dataset=dsid, name=text, concept_id=target,
             predicate=_str(g, sl, ns.RSKG.mappingPredicate) or "skos:exactMatch",
             justification=_str(g, sl, ns.RSKG.mappingJustification) or "semapv:ManualMappingCuration",
-            confidence=float(conf) if conf is not None else 1.0,
+            confidence=float(str(conf)) if conf is not None else 1.0,
             covers=tuple(sorted(x for x in (ns.concept_id(o) for o in g.objects(sl, ns.RSKG.covers)) if x))))
     for dsid, items in classes.items():
         if dsid in datasets:
