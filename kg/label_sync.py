@@ -97,6 +97,23 @@ DELETE m
 RETURN count(*) AS deleted
 """
 
+# Disjunctive labels ("river or lake") also answer the concepts they cover (ontology rskg:covers).
+MERGE_COVERS = """
+UNWIND $pairs AS p
+MATCH (l:SourceLabel {id: p[0]}), (c:Concept {id: p[1]})
+OPTIONAL MATCH (l)-[existing:COVERS]->(c)
+WITH l, c, existing
+MERGE (l)-[:COVERS]->(c)
+RETURN sum(CASE WHEN existing IS NULL THEN 1 ELSE 0 END) AS created
+"""
+
+DELETE_STALE_COVERS = """
+MATCH (d:Dataset {in_ontology: true})-[:HAS_LABEL]->(l:SourceLabel)-[r:COVERS]->(c:Concept)
+WHERE NOT [l.id, c.id] IN $pairs
+DELETE r
+RETURN count(*) AS deleted
+"""
+
 UPDATE_SAMPLE_COUNTS = """
 UNWIND $rows AS row
 MATCH (d:Dataset {id: row.id})
@@ -125,6 +142,8 @@ class SyncReport:
     labels_changed: int = 0
     labels_deleted: int = 0
     maps_to_deleted: int = 0
+    covers_created: int = 0
+    covers_deleted: int = 0
 
     @property
     def changes(self) -> int:
@@ -182,6 +201,10 @@ def sync_label_system(driver: Driver, system: LabelSystem, sample_counts: dict[s
     rep.labels_deleted = _one(driver, DELETE_STALE_SOURCE_LABELS, ids=[r["id"] for r in label_rows])
     rep.maps_to_deleted = _one(driver, DELETE_STALE_MAPS_TO,
                                pairs=[[r["id"], r["concept"]] for r in label_rows])
+    covers = [[source_label_id(m.dataset, m.name), c] for m in system.mappings
+              for c in sorted(getattr(m, "covers", ()) or ())]
+    rep.covers_created = _one(driver, MERGE_COVERS, pairs=covers)
+    rep.covers_deleted = _one(driver, DELETE_STALE_COVERS, pairs=covers)
     if sample_counts:
         driver.execute_query(UPDATE_SAMPLE_COUNTS, rows=[{"id": k, "n": v} for k, v in sample_counts.items()])
     return rep

@@ -54,6 +54,12 @@ def test_graph_content_matches_ontology(services: Services, system: LabelSystem)
     rec = drv.execute_query(
         "MATCH (:SourceLabel {id: 'ucm:storagetanks'})-[:MAPS_TO]->(c:Concept) RETURN c.id AS id").records
     assert rec and rec[0]["id"] == system.mapping_for("ucm", "storagetanks").concept_id  # type: ignore[union-attr]
+    # disjunctive labels ("dRiverLake") also answer the concepts they cover
+    covers = {(r["l"], r["c"]) for r in drv.execute_query(
+        "MATCH (:Dataset {in_ontology: true})-[:HAS_LABEL]->(l:SourceLabel)-[:COVERS]->(c:Concept) "
+        "RETURN l.id AS l, c.id AS c").records}
+    assert covers == {(f"{m.dataset}:{m.name}", c) for m in system.mappings for c in m.covers}
+    assert ("rsscn7:dRiverLake", "river") in covers
     # Eq. 1 weight stored on hierarchy edges for Browser users
     zero = drv.execute_query("MATCH ()-[r:SUBCLASS_OF]->() WHERE r.weight <> 0.0 RETURN count(r) AS n").records
     assert zero[0]["n"] == 0
