@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tqdm import tqdm
@@ -23,7 +24,14 @@ from rskg.ingest import engine as engines
 from rskg.ingest.discovery import open_root
 from rskg.ingest.features import FeatureExtractor
 from rskg.ingest.readers import DatasetReader, reader_class
-from rskg.ingest.reconcile import ReconcileReport, reconcile_features, reconcile_graph, sync_index
+from rskg.ingest.reconcile import (
+    ReconcileReport,
+    label_rows,
+    merge_samples,
+    reconcile_features,
+    reconcile_graph,
+    sync_index,
+)
 from rskg.ingest.records import Decoded, Rejected, Skipped, vector_id
 from rskg.services import Services
 
@@ -39,6 +47,7 @@ class IngestOptions:
     batch_size: int = 64
     workers: int = 4
     index_every: int = 1024               # samples between FAISS checkpoints
+    overlap: bool = True                  # write pixels in a thread while the encoder runs
     progress: bool = True
 
 
@@ -78,6 +87,7 @@ class Ingestor:
         self.dataset_id = self.reader.dataset_id
         self.pixels = PixelStore(services.settings.zarr_path)
         self.features: FeatureStore | None = None
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="zarr-writer")
 
     # --- setup -----------------------------------------------------------------------------------
     def _register(self) -> None:
@@ -105,12 +115,8 @@ class Ingestor:
         return rr
 
     # --- one batch -------------------------------------------------------------------------------
-    def _store_batch(self, decoded: list[Decoded], rep: IngestReport) -> None:
+    def _write_pixels(self, decoded: list[Decoded]) -> tuple[list[catalog.SampleRow], float]:
         t0 = time.perf_counter()
-        if any(d.rgb is None for d in decoded):
-            new_state = self.reader.visual(decoded, self.pixels.dataset_attrs(self.dataset_id))
-            if new_state is not None:
-                self.pixels.set_dataset_attrs(self.dataset_id, new_state)
         rows = []
         for d in decoded:
             assert d.rgb is not None
@@ -124,21 +130,35 @@ class Ingestor:
                 sensor=self.reader.sensor, gsd_m=d.gsd_m, bands=d.band_names or ["R", "G", "B"],
                 width=int(d.rgb.shape[1]), height=int(d.rgb.shape[0]), storage=storage, sha256=d.sha256,
                 vector_id=vector_id(sid)))
-        t1 = time.perf_counter()
-        with self.svc.connection() as conn:
-            catalog.write_batch(conn, rows)
-        from rskg.ingest.reconcile import label_rows, merge_samples
+        return rows, time.perf_counter() - t0
 
-        edges = [(r.id, ls, lab) for r in rows for ls, labs in r.label_sets.items() for lab in labs]
-        merge_samples(self.svc, label_rows(self.dataset_id, edges, {r.id for r in rows}))
-        t2 = time.perf_counter()
+    def _store_batch(self, decoded: list[Decoded], rep: IngestReport) -> None:
+        """Pixels (Zarr, in a writer thread) while the encoder runs; then PG, Neo4j, feature rows."""
+        t0 = time.perf_counter()
+        if any(d.rgb is None for d in decoded):
+            new_state = self.reader.visual(decoded, self.pixels.dataset_attrs(self.dataset_id))
+            if new_state is not None:
+                self.pixels.set_dataset_attrs(self.dataset_id, new_state)
+        pending = self._writer.submit(self._write_pixels, decoded) if self.opts.overlap else None
+        vecs = None
         if self.extractor is not None and self.features is not None:
             vecs = self.extractor.encode([d.rgb for d in decoded], [d.gsd_m for d in decoded])  # type: ignore[misc]
-            self.features.append([r.id for r in rows], [r.vector_id for r in rows], vecs)
+        t1 = time.perf_counter()
+        # pixels are in before the rows that point at them
+        rows, store_s = pending.result() if pending is not None else self._write_pixels(decoded)
+        t2 = time.perf_counter()
+        with self.svc.connection() as conn:
+            catalog.write_batch(conn, rows)
+        edges = [(r.id, ls, lab) for r in rows for ls, labs in r.label_sets.items() for lab in labs]
+        merge_samples(self.svc, label_rows(self.dataset_id, edges, {r.id for r in rows}))
         t3 = time.perf_counter()
-        rep.stages["store"] += t1 - t0
-        rep.stages["catalog"] += t2 - t1
-        rep.stages["feature"] += t3 - t2
+        if vecs is not None and self.features is not None:
+            self.features.append([r.id for r in rows], [r.vector_id for r in rows], vecs)
+        t4 = time.perf_counter()
+        rep.stages["store"] += store_s
+        rep.stages["feature"] += (t1 - t0) + (t4 - t3)
+        rep.stages["store_wait"] += t2 - t1
+        rep.stages["catalog"] += t3 - t2
         rep.ingested += len(rows)
 
     def _attach_labels(self, skipped: list[Skipped], rep: IngestReport) -> None:
@@ -167,6 +187,7 @@ class Ingestor:
             try:
                 return self._run(t_start)
             finally:
+                self._writer.shutdown(wait=True)
                 catalog.unlock(lock_conn, self.dataset_id)
 
     def _run(self, t_start: float) -> IngestReport:

@@ -1,0 +1,41 @@
+"""`make bench`: run every benchmark module's ``run(settings)`` (or those named on the command line).
+
+Each module writes its own ``benchmarks/results/<name>.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from rskg.settings import load_settings  # noqa: E402
+
+
+def main(names: list[str]) -> int:
+    settings = load_settings()
+    here = Path(__file__).parent
+    found = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_"))
+    failed = []
+    for name in names or found:
+        mod = importlib.import_module(f"benchmarks.{name}")
+        if not hasattr(mod, "run"):
+            continue
+        t0 = time.perf_counter()
+        print(f"== benchmark {name}", flush=True)
+        try:
+            mod.run(settings)
+        except Exception as exc:  # one failing benchmark must not hide the others' results
+            failed.append(name)
+            print(f"!! {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        print(f"== {name}: {time.perf_counter() - t0:.0f} s -> benchmarks/results/{name}.md", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
