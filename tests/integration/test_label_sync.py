@@ -102,3 +102,38 @@ def test_derived_edges_recomputed_with_equation_1_weights(services: Services, se
         "RETURN count(r) AS n, sum(CASE WHEN abs(r.weight - $beta / (r.cooccurrence + $tau)) > 1e-9 "
         "THEN 1 ELSE 0 END) AS bad", beta=settings.beta, tau=settings.tau).records[0]
     assert adj["n"] == out.adjacent_edges and adj["bad"] == 0
+
+
+def test_edits_round_trip_through_turtle_and_neo4j(services: Services, system: LabelSystem,
+                                                  settings: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """add / rename / synonym / merge on a copy of the ontology, synced into Neo4j, then the original back."""
+    import shutil
+
+    from ontology import edit
+
+    d = tmp_path / "data"
+    shutil.copytree(settings.ontology_dir, d)
+    edit.add(d, "flooded_field", "flooded field", "cropland", author="test")
+    edit.rename(d, "flooded_field", "flooded cropland", author="test")
+    edit.add_synonym(d, "flooded_field", "inundated field", author="test")
+    edit.add(d, "paddy_dup", "paddy duplicate", "cropland", author="test")
+    edit.merge(d, "paddy_dup", "flooded_field", author="test")
+    edited = load_label_system(d)
+    try:
+        sync_label_system(services.driver, edited)
+        rec = services.driver.execute_query(
+            "MATCH (c:Concept {id: 'flooded_field'})-[:SUBCLASS_OF]->(p:Concept) "
+            "RETURN c.name AS name, c.alt_labels AS alt, p.id AS parent").records
+        assert rec and rec[0]["name"] == "flooded cropland" and rec[0]["parent"] == "cropland"
+        assert "inundated field" in rec[0]["alt"]
+        old = services.driver.execute_query(
+            "MATCH (c:Concept {id: 'paddy_dup'}) OPTIONAL MATCH (c)-[r:SUBCLASS_OF]->() "
+            "RETURN c.deprecated AS dep, c.replaced_by AS by, count(r) AS parents").records
+        assert old[0]["dep"] is True and old[0]["by"] == "flooded_field" and old[0]["parents"] == 0
+        assert graph_counts(services.driver)["concepts"] == len(system.concepts) + 2
+    finally:
+        sync_label_system(services.driver, system)
+    assert graph_counts(services.driver) == _expected(system)
+    n = services.driver.execute_query("MATCH (c:Concept) WHERE c.id IN ['flooded_field', 'paddy_dup'] "
+                                      "RETURN count(c) AS n").records[0]["n"]
+    assert n == 0
