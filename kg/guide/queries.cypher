@@ -5,7 +5,7 @@
 // while `rskg serve` runs.
 
 // 1. The hierarchy under a concept (all descendants, with their depth)
-:param concept => 'water';
+:param concept => 'inland_water';
 MATCH path = (d:Concept)-[:SUBCLASS_OF*0..]->(root:Concept {id: $concept})
 RETURN path;
 
