@@ -130,10 +130,10 @@ def count(conn: Connection, dataset_id: str) -> int:
 
 def quarantine(conn: Connection, job_id: int | None, dataset_id: str,
                items: Iterable[tuple[str, str, str | None]]) -> None:
-    items = [(job_id, dataset_id, path, reason, sha) for path, reason, sha in items]
-    if items:
+    rows = [(job_id, dataset_id, path, reason, sha) for path, reason, sha in items]
+    if rows:
         with conn.transaction(), conn.cursor() as cur:
-            cur.executemany(UPSERT_QUARANTINE, items)
+            cur.executemany(UPSERT_QUARANTINE, rows)
 
 
 def quarantined(conn: Connection, dataset_id: str) -> list[tuple[str, str]]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import posixpath
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import zarr
@@ -32,6 +33,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._/=+-]")
 
 def open_root(location: str | Path) -> zarr.Group:
     loc = str(location)
+    store: zarr.storage.StoreLike
     if "://" in loc:
         store = zarr.storage.FsspecStore.from_url(loc)
     else:
@@ -71,12 +73,18 @@ class PixelStore:
             arr.attrs.update({"band_names": list(band_names or []), "gsd_m": gsd_m})
         return base
 
+    def _array(self, name: str) -> zarr.Array:
+        node = self.root[name]
+        assert isinstance(node, zarr.Array), f"{name} is not a Zarr array"
+        return node
+
     def read_rgb(self, storage: str) -> np.ndarray:
-        return np.asarray(self.root[f"{storage}/rgb"][...])
+        return np.asarray(self._array(f"{storage}/rgb")[...])
 
     def read_bands(self, storage: str) -> tuple[np.ndarray, list[str]]:
-        arr = self.root[f"{storage}/bands"]
-        return np.asarray(arr[...]), list(arr.attrs.get("band_names", []))
+        arr = self._array(f"{storage}/bands")
+        names = arr.attrs.get("band_names", [])
+        return np.asarray(arr[...]), [str(n) for n in names] if isinstance(names, list) else []
 
     def exists(self, storage: str) -> bool:
         return f"{storage}/rgb" in self.root
@@ -94,11 +102,11 @@ class PixelStore:
                 out.add(f"{name}/{path[: -len('/rgb')]}")
         return out
 
-    def dataset_attrs(self, dataset: str) -> dict[str, object]:
+    def dataset_attrs(self, dataset: str) -> dict[str, Any]:
         name = f"pixels/{dataset}"
         return dict(self.root[name].attrs) if name in self.root else {}
 
-    def set_dataset_attrs(self, dataset: str, attrs: dict[str, object]) -> None:
+    def set_dataset_attrs(self, dataset: str, attrs: dict[str, Any]) -> None:
         group = self.root.require_group(f"pixels/{dataset}")
         group.attrs.update(attrs)
 
@@ -123,7 +131,7 @@ class FeatureStore:
         self.vector_ids = self._array(group, "vector_ids", (0,), "int64", (4096,), -1)
 
     @staticmethod
-    def _array(group: zarr.Group, name: str, shape: tuple[int, ...], dtype: object,
+    def _array(group: zarr.Group, name: str, shape: tuple[int, ...], dtype: Any,
                chunks: tuple[int, ...], fill: object) -> zarr.Array:
         if name in group:
             node = group[name]

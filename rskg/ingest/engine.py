@@ -93,8 +93,8 @@ def run_ray(proc: Processor, refs: list[SampleRef], batch_size: int,
         return {"out": np.array([pickle.dumps(o) for o in outs], dtype=object)}
 
     items = [{"ref": pickle.dumps(r)} for r in refs]
-    ds = ray.data.from_items(items, override_num_blocks=max(1, len(items) // batch_size))
-    ds = ds.map_batches(work, batch_size=batch_size, batch_format="numpy", zero_copy_batch=False)
+    source = ray.data.from_items(items, override_num_blocks=max(1, len(items) // batch_size))
+    ds = source.map_batches(work, batch_size=batch_size, batch_format="numpy", zero_copy_batch=False)
     for batch in ds.iter_batches(batch_size=batch_size, batch_format="numpy", prefetch_batches=1):
         outs = [pickle.loads(b) for b in batch["out"]]
         yield [o[0] for o in outs], sum(o[1] for o in outs)

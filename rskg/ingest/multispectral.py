@@ -51,11 +51,12 @@ def load_band_map(name_or_path: str | Path) -> BandMap:
     try:
         raw: dict[str, Any] = yaml.safe_load(path.read_text())
         vis = raw.get("visual", {})
+        clip = vis.get("clip_percentiles", [1, 99])
         return BandMap(
             sensor=raw["sensor"], reference=raw["reference"], target_gsd_m=float(raw["target_gsd_m"]),
             file_pattern=raw["file_pattern"],
             bands=tuple(Band(b["name"], float(b["gsd_m"]), float(b["wavelength_nm"])) for b in raw["bands"]),
-            clip_percentiles=tuple(vis.get("clip_percentiles", [1, 99])),  # type: ignore[arg-type]
+            clip_percentiles=(float(clip[0]), float(clip[1])),
             components=int(vis.get("components", 3)),
         )
     except (OSError, KeyError, TypeError, yaml.YAMLError) as exc:

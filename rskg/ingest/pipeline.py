@@ -88,6 +88,8 @@ class Ingestor:
         self.pixels = PixelStore(services.settings.zarr_path)
         self.features: FeatureStore | None = None
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="zarr-writer")
+        self._existing: dict[str, str] = {}
+        self._replaced: set[str] = set()          # ids re-ingested with new content: vectors to replace
 
     # --- setup -----------------------------------------------------------------------------------
     def _register(self) -> None:
@@ -109,7 +111,9 @@ class Ingestor:
         if self.extractor is not None:
             self.features = reconcile_features(self.svc, self.dataset_id, self.pixels, self.extractor, rr)
             t2 = time.perf_counter()
-            sync_index(self.svc, self.dataset_id, self.features, self.extractor.version, rr)
+            sync_index(self.svc, self.dataset_id, self.features, self.extractor.version, rr,
+                       replace=self._replaced)
+            self._replaced.clear()
             rr.seconds["features"], rr.seconds["index"] = t2 - t1, time.perf_counter() - t2
         rep.stages[f"reconcile_{which}"] += time.perf_counter() - t0
         return rr
@@ -123,6 +127,8 @@ class Ingestor:
             storage = self.pixels.write(self.dataset_id, sample_key(d.ref.rel_path), d.rgb, d.bands,
                                         d.band_names, d.gsd_m)
             sid = f"{self.dataset_id}:{d.ref.rel_path}"
+            if d.ref.rel_path in self._existing:
+                self._replaced.add(sid)
             label_sets = {self.dataset_id: d.ref.labels, **d.ref.extra_labels}
             rows.append(catalog.SampleRow(
                 id=sid, dataset_id=self.dataset_id, source_path=d.ref.rel_path, labels=d.ref.labels,
@@ -204,8 +210,8 @@ class Ingestor:
             if self.reader.rejected:
                 self._quarantine(self.reader.rejected, rep)
             with self.svc.connection() as conn:
-                existing = catalog.existing(conn, self.dataset_id)
-            proc = engines.Processor(self.reader, existing)
+                self._existing = catalog.existing(conn, self.dataset_id)
+            proc = engines.Processor(self.reader, self._existing)
             skipped: list[Skipped] = []
             since_index = 0
             bar = tqdm(total=len(refs), desc=f"ingest {self.dataset_id}", unit="img", file=sys.stderr,
@@ -226,7 +232,9 @@ class Ingestor:
                     since_index += len(decoded)
                 if self.extractor is not None and self.features is not None and since_index >= self.opts.index_every:
                     t1 = time.perf_counter()
-                    sync_index(self.svc, self.dataset_id, self.features, self.extractor.version)
+                    sync_index(self.svc, self.dataset_id, self.features, self.extractor.version,
+                               replace=self._replaced)
+                    self._replaced.clear()
                     rep.stages["index"] += time.perf_counter() - t1
                     since_index = 0
                 bar.update(len(results))

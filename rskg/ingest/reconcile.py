@@ -106,14 +106,17 @@ def feature_stores(root: zarr.Group, version: str) -> list[FeatureStore]:
     assert isinstance(group, zarr.Group)
     for ds, node in group.groups():
         if sample_key(version) in node:
-            dim = int(node[sample_key(version)].attrs["dim"])
+            dim = int(str(node[sample_key(version)].attrs["dim"]))
             out.append(FeatureStore(root, ds, version, dim))
     return out
 
 
 def sync_index(services: Services, dataset_id: str, store: FeatureStore, version: str,
-               rep: ReconcileReport | None = None) -> int:
-    """Make the image index hold exactly this dataset's feature rows; returns vectors added."""
+               rep: ReconcileReport | None = None, replace: set[str] | None = None) -> int:
+    """Make the image index hold exactly this dataset's feature rows; returns vectors added.
+
+    ``replace``: ids whose vectors changed (a file re-ingested with new content) are re-added.
+    """
     from embeddings.faiss_index import IndexParams, VectorIndex
 
     settings = services.settings
@@ -136,7 +139,7 @@ def sync_index(services: Services, dataset_id: str, store: FeatureStore, version
                                     params, version)
             added = len(ids)
         else:
-            todo = [i for i, sid in enumerate(ids) if sid not in in_idx]
+            todo = [i for i, sid in enumerate(ids) if sid not in in_idx or (replace and sid in replace)]
             if todo:
                 idx.add([ids[i] for i in todo], vecs[todo])
             added = len(todo)

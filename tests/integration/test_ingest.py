@@ -7,6 +7,7 @@ Everything goes to a temporary RSKG home (Zarr store, FAISS index) and to datase
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import shutil
 import signal
@@ -254,3 +255,28 @@ def test_kill_9_and_resume(ctx: Ctx, data_dir: Path) -> None:
                          {f"images/{c}/{c}{i:02d}.jpg" for c in os.listdir(data_dir / "ucmerced/images")
                           for i in range(15)})
     ctx.assert_consistent(ds, n, n + len(ml))
+
+
+def test_changed_file_replaces_row_vector_and_pixels(ctx: Ctx, data_dir: Path, tmp_path: Path) -> None:
+    from embeddings.faiss_index import VectorIndex
+    from rskg.ingest.features import image_index_path
+
+    folder = tmp_path / "images" / "beach"
+    folder.mkdir(parents=True)
+    for i in range(3):
+        shutil.copy(data_dir / f"ucmerced/images/beach/beach0{i}.jpg", folder)
+    ds = "test_ingest_changed"
+    assert ctx.run(tmp_path, "imagefolder", ds).ingested == 3
+    shutil.copy(data_dir / "ucmerced/images/forest/forest00.jpg", folder / "beach01.jpg")
+    rep = ctx.run(tmp_path, "imagefolder", ds)
+    assert (rep.ingested, rep.skipped) == (1, 2)
+    ctx.assert_consistent(ds, 3)
+    sid = f"{ds}:images/beach/beach01.jpg"
+    with ctx.svc.connection() as conn:
+        storage, sha = conn.execute("SELECT storage, sha256 FROM samples WHERE id = %s", (sid,)).fetchone()
+    assert sha == hashlib.sha256((folder / "beach01.jpg").read_bytes()).hexdigest()
+    rgb = PixelStore(ctx.settings.zarr_path).read_rgb(storage)
+    want = ctx.encoder.encode([rgb], [None])[0]  # type: ignore[attr-defined]
+    idx = VectorIndex.load(image_index_path(ctx.settings))
+    got = idx.index.reconstruct(idx.ids.index(sid))
+    assert np.allclose(got, want, atol=1e-4)
