@@ -187,3 +187,19 @@ def test_vector_id_is_stable_63_bit() -> None:
     assert v == vector_id("ucm:images/beach/beach00.jpg") and 0 <= v < 2**63
     assert v != vector_id("ucm:images/beach/beach01.jpg")
     assert set(READERS) >= {"ucm", "eurosat", "nwpu_resisc45", "rsscn7", "bigearthnet_43", "imagefolder"}
+
+
+def test_discovery_and_decode_inside_a_zip(tmp_path: Path, data: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "rsscn7.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for cls, stem in (("aGrass", "a021"), ("aGrass", "a038"), ("gParking", "g021")):
+            zf.write(data / f"rsscn7/images/{cls}/{stem}.jpg", f"images/{cls}/{stem}.jpg")
+    reader = reader_class("rsscn7")(open_root(f"zip://::{archive}"))
+    refs = reader.discover()
+    assert [(r.rel_path, r.labels) for r in refs] == [
+        ("images/aGrass/a021.jpg", ["aGrass"]), ("images/aGrass/a038.jpg", ["aGrass"]),
+        ("images/gParking/g021.jpg", ["gParking"])]
+    out = Processor(reader, {})(refs[2])[0]
+    assert isinstance(out, Decoded) and out.rgb is not None and out.rgb.shape == (256, 256, 3)
