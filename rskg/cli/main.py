@@ -23,6 +23,7 @@ app.command(name="sync")(sync_cli.sync)
 app.command(name="ingest")(ingest_cmd)
 app.command(name="serve")(serve_cmd)
 app.add_typer(__import__("rskg.cli.eval", fromlist=["app"]).app, name="eval")
+__import__("rskg.cli.retrieval", fromlist=["register"]).register(app)
 app.add_typer(__import__("rskg.cli.image", fromlist=["app"]).app, name="image")
 
 
