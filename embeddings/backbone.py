@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -52,15 +53,16 @@ class MultiScaleBackbone(nn.Module):
 
     def __init__(self, model: nn.Module | None = None) -> None:
         super().__init__()
-        self.model = model if model is not None else load_efficientnet_lite0()
-        n = len(self.model._blocks)
+        m: Any = model if model is not None else load_efficientnet_lite0()
+        self.model = m
+        n = len(m._blocks)
         self.pool_blocks = sorted(i % n for i in STAGE_BLOCKS)
-        dims = [int(self.model._blocks[i]._block_args.output_filters) for i in self.pool_blocks]
-        dims.append(int(self.model._bn1.num_features))
+        dims = [int(m._blocks[i]._block_args.output_filters) for i in self.pool_blocks]
+        dims.append(int(m._bn1.num_features))
         self.stage_dims: tuple[int, ...] = tuple(dims)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        m = self.model
+        m: Any = self.model
         x = m._swish(m._bn0(m._conv_stem(x)))
         pooled: list[torch.Tensor] = []
         for idx, block in enumerate(m._blocks):

@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -102,7 +103,7 @@ class VectorIndex:
 
     def _train_ivfpq(self, train: np.ndarray, seed: int) -> None:
         index = faiss.index_factory(self.dim, self.factory_string(len(train)), faiss.METRIC_L2)
-        ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
+        ivf: Any = faiss.downcast_index(faiss.extract_index_ivf(index))
         ivf.do_polysemous_training = False
         for cp in (ivf.cp, ivf.pq.cp):
             cp.seed = seed
@@ -110,8 +111,9 @@ class VectorIndex:
         faiss.omp_set_num_threads(2)
         index.train(train)
         if isinstance(index, faiss.IndexPreTransform):
-            for j in range(index.chain.size()):
-                vt = faiss.downcast_VectorTransform(index.chain.at(j))
+            chain: Any = index.chain
+            for j in range(chain.size()):
+                vt = faiss.downcast_VectorTransform(chain.at(j))
                 if isinstance(vt, faiss.PCAMatrix):
                     vt.PCAMat.resize(0)  # d_in x d_in, needed only for training
         ivf.nprobe = self.params.nprobe
@@ -132,7 +134,7 @@ class VectorIndex:
             raise ValidationError(f"{len(ids)} ids (must be unique) for {len(vec)} vectors")
         old = [self._pos[i] for i in ids if i in self._pos]
         if old:
-            self.index.remove_ids(np.asarray(old, dtype=np.int64))
+            self.index.remove_ids(np.asarray(old, dtype=np.int64))  # type: ignore[arg-type]
             keep = {i for i in ids if i in self._pos}
             for i in keep:  # the id list keeps a tombstone; positions are never reused
                 self.ids[self._pos.pop(i)] = ""
@@ -153,16 +155,17 @@ class VectorIndex:
         q = _as_matrix(queries, self.dim)
         if len(self) == 0 or k <= 0:
             return [[] for _ in range(len(q))]
-        params = None
+        params: Any = None
         if restrict_to is not None:
             allowed = np.asarray(sorted(self._pos[i] for i in set(restrict_to) if i in self._pos), np.int64)
             if len(allowed) == 0:
                 return [[] for _ in range(len(q))]
             sel = faiss.IDSelectorBatch(allowed)
+            fx: Any = faiss  # the bundled stubs lack the keyword arguments of SearchParameters*
             if self.kind == "flat":
-                params = faiss.SearchParameters(sel=sel)
+                params = fx.SearchParameters(sel=sel)
             else:
-                params = faiss.SearchParametersIVF(sel=sel, nprobe=faiss.extract_index_ivf(self.index).nlist)
+                params = fx.SearchParametersIVF(sel=sel, nprobe=faiss.extract_index_ivf(self.index).nlist)
             k = min(k, len(allowed))
         dist, lab = self.index.search(q, min(k, len(self)), params=params)
         if self.kind != "flat":
@@ -203,5 +206,6 @@ class VectorIndex:
             self.ids = [str(s) for s in z["ids"]]
         self._pos = {i: p for p, i in enumerate(self.ids) if i}
         if self.kind != "flat":
-            faiss.extract_index_ivf(self.index).nprobe = self.params.nprobe
+            ivf: Any = faiss.extract_index_ivf(self.index)
+            ivf.nprobe = self.params.nprobe
         return self

@@ -30,5 +30,5 @@ def kmeans_prototypes(vectors: np.ndarray, k: int = 10, seed: int = 0, niter: in
         km.train(x)
     finally:
         faiss.omp_set_num_threads(prev)
-    c = km.centroids.astype(np.float32)
+    c = np.asarray(km.centroids, dtype=np.float32)
     return c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12)
