@@ -34,7 +34,7 @@ MULTIPLE = 32
 @dataclass(frozen=True)
 class ViewConfig:
     input_px: int = 224
-    ref_gsd_m: float | None = 1.0
+    ref_gsd_m: float | None = 0.6
     max_zoom: float = 4.0
     max_px: int = 320
 

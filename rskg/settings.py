@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     encoder_input_px: int = Field(224, description="network input side for images without a GSD")
     encoder_fusion: str = Field("multiscale", description="'multiscale' (stages -6, -1, head) or 'last'")
     encoder_ref_gsd_m: float | None = Field(
-        1.0, description="reference ground sample distance; images with a known GSD are resampled to it"
+        0.6, description="reference ground sample distance; images with a known GSD are resampled to it"
     )
     encoder_max_zoom: float = Field(4.0, description="largest up/down-sampling factor GSD resampling may use")
     encoder_max_px: int = Field(320, description="above this side a GSD-resampled image is tiled into crops")

@@ -83,13 +83,15 @@ def test_encoder_any_size_and_gsd(onnx_encoder: ImageEncoder, data_dir: Path) ->
     assert ref is not None
     from PIL import Image
 
-    side = max(64, round(256 * 0.6 / ref / 32) * 32)
+    g = ref / 2.0  # twice as fine as the reference: the network sees the image at half size
+    side = max(64, round(256 * g / ref / 32) * 32)
+    assert side == 128
     by_hand = np.asarray(Image.fromarray(img).resize((side, side), Image.Resampling.BILINEAR))
-    a = onnx_encoder.encode_raw([img], [0.6])
+    a = onnx_encoder.encode_raw([img], [g])
     b = onnx_encoder.encode_raw([by_hand], [ref])
     assert np.allclose(a, b, atol=1e-5)
     # and it changes the feature compared with ignoring the GSD
-    assert not np.allclose(onnx_encoder.encode([img], [0.6]), onnx_encoder.encode([img]), atol=1e-3)
+    assert not np.allclose(onnx_encoder.encode([img], [g]), onnx_encoder.encode([img]), atol=1e-3)
 
 
 def test_ivfpq_recall_against_exact_on_real_features(ucm_real: dict[str, object],
