@@ -78,6 +78,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         Route("/healthz", healthz),
     ]
     routes += _extra_routes(settings)
+    routes += __import__("api.labelling", fromlist=["labelling_routes"]).labelling_routes()
     return Starlette(routes=routes, lifespan=lifespan)
 
 

@@ -7,6 +7,8 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 from strawberry.tools import merge_types
 
 from api.catalog.queries import CatalogQueries
+from api.composites.mutations import CompositeMutations
+from api.composites.queries import CompositeQueries
 from api.concepts.queries import ConceptQueries
 from api.errors import MASKED_MESSAGE, RskgErrorHints, should_mask_error
 from api.extensions import QueryCounts
@@ -19,8 +21,9 @@ MAX_DEPTH = 10
 MAX_ALIASES = 20
 MAX_TOKENS = 3000
 
-QUERY_TYPES: tuple[type, ...] = (ConceptQueries, CatalogQueries, MappingQueries, RetrievalQueries)
-MUTATION_TYPES: tuple[type, ...] = (MappingMutations, OntologyMutations)
+QUERY_TYPES: tuple[type, ...] = (ConceptQueries, CatalogQueries, MappingQueries, RetrievalQueries, CompositeQueries,
+                                  __import__("api.search.queries", fromlist=["x"]).SearchQueries)
+MUTATION_TYPES: tuple[type, ...] = (CompositeMutations, MappingMutations, OntologyMutations)
 
 
 def build_schema() -> strawberry.Schema:

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,13 +98,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(services: Services, label_system: Any) -> Iterator[str]:
+@contextmanager
+def serve_in_thread(settings: Settings, services: Services) -> Iterator[str]:
     """A real uvicorn serving the app on a free loopback port (in a thread of this process)."""
     from api.app import create_app
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(services.settings, services), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, services), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -117,9 +118,17 @@ def live_server(services: Services, label_system: Any) -> Iterator[str]:
             time.sleep(0.1)
     else:
         pytest.fail("the API server did not start within 30 s")
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(services: Services, label_system: Any) -> Iterator[str]:
+    with serve_in_thread(services.settings, services) as base:
+        yield base
 
 
 REVIEW_LABELS = ["river", "parking lot for cars", "solar panel field", "wind turbine array", "xylophone"]

@@ -1,0 +1,71 @@
+"""Composite dataset queries: list, get, items (with the latest feedback decision of each)."""
+
+from __future__ import annotations
+
+import json
+
+import strawberry
+
+from api.composites.types import Composite, CompositeItem, CompositeItemConnection, CompositeListEntry, ConceptCount
+from api.context import Info
+from api.pagination import Edge, PageInfo, check_first, decode_cursor, encode_cursor
+from rskg.errors import ValidationError
+
+KIND_ORDER = {"direct": 0, "supplementary": 1}
+
+
+def composite_of(summary: object) -> Composite:
+    s = summary
+    return Composite(id=strawberry.ID(s.id), name=s.name, labels=list(s.labels),  # type: ignore[attr-defined]
+                     unmatched=list(s.unmatched), ontology_version=s.ontology_version,  # type: ignore[attr-defined]
+                     index_version=s.index_version, created_at=s.created_at,  # type: ignore[attr-defined]
+                     counts=[ConceptCount(concept_id=c, direct=v.get("direct", 0),
+                                          supplementary=v.get("supplementary", 0))
+                             for c, v in sorted(s.counts.items())],  # type: ignore[attr-defined]
+                     params_json=json.dumps(s.params, sort_keys=True, default=str))  # type: ignore[attr-defined]
+
+
+async def item_page(info: Info, composite_id: str, kind: str | None, decision: str | None, first: int,
+                    after: str | None) -> CompositeItemConnection:
+    from rskg.datasets.export import items
+
+    first = check_first(first)
+    if kind is not None and kind not in KIND_ORDER:
+        raise ValidationError(f"kind {kind!r} unknown", "Use 'direct' or 'supplementary'.")
+    if decision is not None and decision not in ("accept", "reject", "pending"):
+        raise ValidationError(f"decision {decision!r} unknown", "Use 'accept', 'reject' or 'pending'.")
+    info.context.db.counter.postgres += 1
+    rows = await info.context.db.call(items, info.context.services, composite_id)
+    rows = [r for r in rows if (kind is None or r.kind == kind) and (decision is None or r.decision == decision)]
+    rows.sort(key=lambda r: (r.concept_id, KIND_ORDER.get(r.kind, 2), -r.score, r.sample_id))
+    start = 0
+    key = decode_cursor(after)
+    if key is not None:
+        try:
+            start = int(key) + 1
+        except ValueError as exc:
+            raise ValidationError("invalid cursor for composite items", "Use pageInfo.endCursor.") from exc
+    page = rows[start:start + first]
+    edges = [Edge(node=CompositeItem.of(r), cursor=encode_cursor(str(start + n))) for n, r in enumerate(page)]
+    return CompositeItemConnection(edges=edges, total_count=len(rows), page_info=PageInfo(
+        has_next_page=start + first < len(rows), has_previous_page=start > 0,
+        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+
+
+@strawberry.type
+class CompositeQueries:
+    @strawberry.field(description="Composite datasets, newest first.")
+    async def composites(self, info: Info, first: int = 50) -> list[CompositeListEntry]:
+        from rskg.datasets.composite import list_composites
+
+        info.context.db.counter.postgres += 1
+        rows = await info.context.db.call(list_composites, info.context.services)
+        return [CompositeListEntry(id=strawberry.ID(i), name=n, created_at=t, item_count=c)
+                for i, n, t, c in rows[:max(0, min(first, 500))]]
+
+    @strawberry.field(description="A composite dataset by id (an unknown id is a NotFoundError).")
+    async def composite(self, info: Info, id: strawberry.ID) -> Composite:
+        from rskg.datasets.composite import get_composite
+
+        info.context.db.counter.postgres += 1
+        return composite_of(await info.context.db.call(get_composite, info.context.services, str(id)))

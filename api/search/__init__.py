@@ -1,0 +1,1 @@
+"""GraphQL: free-text search (text -> images) and describe (image -> text), see rskg.search."""

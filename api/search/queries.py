@@ -1,0 +1,47 @@
+"""search(text) and describe(sampleId | imageBase64): rskg.search in a worker thread. RskgErrors (empty or
+over-long text, bad image) come back as GraphQL errors with their hint (api.errors)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import strawberry
+
+from api.context import Info
+from api.search.types import Description, SearchResult
+from rskg.errors import ValidationError
+
+MAX_BASE64_CHARS = 28_000_000          # about 20 MiB of image bytes
+
+
+@strawberry.type
+class SearchQueries:
+    @strawberry.field(description="Free-text image search: phrases -> concepts of the label system -> retrieval "
+                                  "pipeline (+ caption-learned text->visual map) -> images with evidence.")
+    async def search(self, info: Info, text: str, limit: int = 20, route: str = "fused",
+                     datasets: list[str] | None = None) -> SearchResult:
+        from rskg.search.service import search
+
+        ctx = info.context
+        r = await ctx.db.call(search, ctx.services, ctx.settings, text, limit, route, datasets)
+        return SearchResult.of(r)
+
+    @strawberry.field(description="Image -> text: the concepts (with hierarchy levels) an image is closest to. "
+                                  "Give a catalog sampleId or an uploaded image as base64.")
+    async def describe(self, info: Info, sample_id: str | None = None, image_base64: str | None = None,
+                       top: int = 10) -> Description:
+        from rskg.search.describe import describe
+
+        image = None
+        if image_base64 is not None:
+            if len(image_base64) > MAX_BASE64_CHARS:
+                raise ValidationError("imageBase64 is too large", "Send an image of at most 20 MiB.")
+            try:
+                image = base64.b64decode(image_base64, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise ValidationError(f"imageBase64 is not valid base64: {exc}",
+                                      "Encode the PNG/JPEG/TIFF bytes with standard base64.") from exc
+        ctx = info.context
+        d = await ctx.db.call(describe, ctx.services, ctx.settings, sample_id, image, top)
+        return Description.of(d)

@@ -1,0 +1,213 @@
+"""Concurrency of the GraphQL API: 140 concurrent ``retrieve`` queries against a real uvicorn process.
+
+Setup (into a temporary RSKG home: own Zarr store, FAISS index and prototypes; PostgreSQL/Neo4j rows under
+the dataset id ``bench_api_ucm``, removed afterwards): UCMerced, PER_CLASS images per class, ingested with
+the real pipeline and image encoder (features cached by pixel hash in the main cache folder), its labels
+adopting the curated 'ucm' mappings, k-means prototypes built. Then ``rskg serve``'s app runs in its own
+uvicorn process on a free loopback port, and an httpx async client fires all requests at once (one
+connection each), each a retrieval for one UCMerced class restricted to the benchmark dataset.
+Reported: errors (HTTP status != 200 or GraphQL errors), latency p50 / p90 / p99 / max, wall time.
+Target: zero errors and p99 < 2 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from rskg.errors import ServerError
+from rskg.services import Services
+from rskg.settings import Settings, load_settings
+
+RESULTS = Path(__file__).parent / "results" / "api.md"
+DATASET = "bench_api_ucm"
+PER_CLASS = 20
+CONCURRENCY = 140
+REQUEST_TIMEOUT_S = 60.0
+TOTAL_TIMEOUT_S = 300.0
+
+QUERY = """query($r: RetrievalInput!) { retrieve(request: $r) {
+  matches { conceptId } direct { sampleId } supplementary { sampleId score evidence { conceptId similarity } }
+  timingsMs { step ms } } }"""
+
+
+class CachedExtractor:
+    """The real image encoder behind a per-image feature cache (pixel hash + GSD + encoder version)."""
+
+    def __init__(self, encoder: Any, cache_dir: Path) -> None:
+        self.encoder, self.dim, self.version = encoder, encoder.dim, encoder.version
+        self.dir = cache_dir / "bench_api_features" / hashlib.sha1(self.version.encode()).hexdigest()[:12]
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def encode(self, images: Sequence[np.ndarray], gsd_m: Sequence[float | None] | None = None) -> np.ndarray:
+        gsds = list(gsd_m) if gsd_m is not None else [None] * len(images)
+        keys = []
+        for img, g in zip(images, gsds, strict=True):
+            h = hashlib.sha256(np.ascontiguousarray(img).tobytes())
+            h.update(f"{img.shape}|{g}".encode())
+            keys.append(self.dir / f"{h.hexdigest()[:32]}.npy")
+        todo = [j for j, k in enumerate(keys) if not k.exists()]
+        if todo:
+            vecs = self.encoder.encode([images[j] for j in todo], [gsds[j] for j in todo])
+            for j, v in zip(todo, vecs, strict=True):
+                np.save(keys[j], v)
+        return np.stack([np.load(k) for k in keys]).astype(np.float32)
+
+
+def prepare(s: Settings, svc: Services) -> list[str]:
+    """Ingest the subset, adopt the curated mappings, build prototypes; returns the class labels."""
+    from kg.label_graph import store_weights
+    from kg.label_sync import sync_label_system
+    from kg.retrieval_queries import ADOPT_MAPPINGS
+    from ontology.store import load_label_system
+    from rskg.catalog.migrate import migrate
+    from rskg.ingest.admin import drop_dataset
+    from rskg.ingest.features import default_extractor
+    from rskg.ingest.pipeline import IngestOptions, ingest
+    from rskg.retrieval.prototypes import build_prototypes
+
+    with svc.connection() as conn:
+        migrate(conn)
+    system = load_label_system(s.ontology_dir)
+    sync_label_system(svc.driver, system)
+    store_weights(svc.driver, s.alpha, s.beta, s.tau)
+    drop_dataset(svc, DATASET, [f"{DATASET}_multilabel"])
+    ucm = [m for m in system.mappings if m.dataset == "ucm"]
+    rows = [{"dataset": DATASET, "name": m.name, "concept": m.concept_id, "rel": "MAPS_TO",
+             "source": f"ucm:{m.name}"} for m in ucm]
+    rows += [{"dataset": DATASET, "name": m.name, "concept": c, "rel": "COVERS", "source": f"ucm:{m.name}"}
+             for m in ucm for c in getattr(m, "covers", ())]
+    svc.driver.execute_query(ADOPT_MAPPINGS, rows=rows)
+    extractor = CachedExtractor(default_extractor(s), load_settings().cache_dir)
+    ingest(svc, IngestOptions(url=str(s.data_dir / "ucmerced"), dataset="ucm", dataset_id=DATASET,
+                              limit=PER_CLASS, progress=False, workers=2), extractor)  # type: ignore[arg-type]
+    build_prototypes(svc, s)
+    return sorted(m.name for m in ucm)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "RSKG_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:app_from_env", "--factory", "--host",
+                             "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                            env=env, cwd=Path(__file__).resolve().parent.parent)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise ServerError(f"the API server did not answer on port {port} within 60 s",
+                      "Run `rskg serve --port PORT` by hand to see its error.")
+
+
+async def fire(url: str, labels: list[str], n: int) -> tuple[list[float], list[str], float]:
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, limits=limits) as client:
+
+        async def one(i: int) -> tuple[float, str | None]:
+            body = {"query": QUERY, "variables": {"r": {"labels": [labels[i % len(labels)]],
+                                                        "datasets": [DATASET], "limitSupplementary": 50}}}
+            t0 = time.perf_counter()
+            try:
+                r = await client.post(url, json=body)
+                dt = time.perf_counter() - t0
+                if r.status_code != 200:
+                    return dt, f"HTTP {r.status_code}"
+                data = r.json()
+                if data.get("errors"):
+                    return dt, data["errors"][0]["message"]
+                if not data["data"]["retrieve"]["direct"]:
+                    return dt, "empty result"
+                return dt, None
+            except httpx.HTTPError as exc:
+                return time.perf_counter() - t0, type(exc).__name__
+
+        t0 = time.perf_counter()
+        results = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(n))), TOTAL_TIMEOUT_S)
+        wall = time.perf_counter() - t0
+    return [r[0] for r in results], [r[1] for r in results if r[1]], wall
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs), q))
+
+
+def run(settings: Settings) -> str:
+    home = Path(tempfile.mkdtemp(prefix="rskg-bench-api-"))
+    s = load_settings(home=home, data_dir=settings.data_dir)
+    load = os.getloadavg()
+    proc = None
+    with Services(s) as svc:
+        try:
+            t0 = time.perf_counter()
+            labels = prepare(s, svc)
+            setup_s = time.perf_counter() - t0
+            port = free_port()
+            proc = start_server(home, port)
+            url = f"http://127.0.0.1:{port}/graphql"
+            single, _, _ = asyncio.run(fire(url, labels, 1))        # warm-up: loads index and prototypes
+            seq = [asyncio.run(fire(url, labels, 1))[0][0] for _ in range(10)]
+            lat, errors, wall = asyncio.run(fire(url, labels, CONCURRENCY))
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
+            from kg.prototypes import DELETE_STORE_PROTOTYPES
+            from rskg.ingest.admin import drop_dataset
+            from rskg.retrieval.prototypes import store_key
+
+            svc.driver.execute_query(DELETE_STORE_PROTOTYPES, store=store_key(s))
+            drop_dataset(svc, DATASET, [f"{DATASET}_multilabel"])
+    ok = not errors and pct(lat, 99) < 2.0
+    text = "\n".join([
+        "# API concurrency: GraphQL `retrieve` under 140 concurrent requests",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores shared with other processes (1-min load "
+        f"average at start {load[0]:.1f}). Server: one uvicorn process (`api.app:app_from_env`), retrievals in "
+        "worker threads. Client: httpx AsyncClient on loopback, one connection per request, all started at once.",
+        f"Data: UCMerced {PER_CLASS} images per class ({PER_CLASS * 21} samples) ingested with the real encoder "
+        f"into a temporary home, prototypes built; each request retrieves one of the {len(labels)} UCMerced "
+        "classes (direct + prototype kNN supplementary, limitSupplementary 50). Setup took "
+        f"{setup_s:.0f} s (not measured below).",
+        "",
+        "| measurement | requests | errors | p50 s | p90 s | p99 s | max s | wall s | requests/s |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| one at a time (after warm-up) | {len(seq)} | 0 | {statistics.median(seq):.3f} | {pct(seq, 90):.3f} | "
+        f"{pct(seq, 99):.3f} | {max(seq):.3f} | {sum(seq):.1f} | {len(seq) / sum(seq):.1f} |",
+        f"| {CONCURRENCY} concurrent | {len(lat)} | **{len(errors)}** | {statistics.median(lat):.3f} | "
+        f"{pct(lat, 90):.3f} | **{pct(lat, 99):.3f}** | {max(lat):.3f} | {wall:.1f} | {len(lat) / wall:.1f} |",
+        "",
+        f"Target: zero errors and p99 < 2 s: **{'met' if ok else 'NOT met'}**."
+        + (f" Errors: {sorted(set(errors))[:5]}" if errors else ""),
+        f"Warm-up request (index and prototypes loaded on first use): {single[0]:.2f} s.",
+        "",
+    ])
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text)
+    return text
+
+
+if __name__ == "__main__":
+    print(run(load_settings()))
