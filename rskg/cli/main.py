@@ -25,6 +25,7 @@ app.command(name="serve")(serve_cmd)
 app.add_typer(__import__("rskg.cli.eval", fromlist=["app"]).app, name="eval")
 __import__("rskg.cli.retrieval", fromlist=["register"]).register(app)
 app.add_typer(__import__("rskg.cli.image", fromlist=["app"]).app, name="image")
+app.add_typer(__import__("rskg.cli.label", fromlist=["app"]).app, name="label")
 
 
 def main() -> None:
