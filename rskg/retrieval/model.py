@@ -35,6 +35,7 @@ class RetrievalRequest:
     hir_weights: dict[str, float] | None = None         # HIR class weights by concept id (default 1; query 4)
     hir_shortlist: int = 100                            # supplementary hits re-ranked by HIR
     direct_backend: str = "sql"                         # "sql" (PostgreSQL) | "cypher" (Neo4j), same result
+    max_related: int = 30                               # nearest related concepts whose prototypes search
 
 
 @dataclass(frozen=True)

@@ -147,7 +147,13 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
                 store = None
             else:
                 res.versions["prototypes"] = store.version
-                queries = prototype_queries(services, store, related)
+                # query concepts and their subclasses (distance 0) always, then the nearest related ones
+                own = [r for r in related if r.distance == 0.0]
+                near = [r for r in related if r.distance > 0.0][: max(0, request.max_related)]
+                if len(related) > len(own) + len(near):
+                    res.notes.append(f"supplementary search used the {len(near)} nearest of "
+                                     f"{len(related) - len(own)} related concepts (max_related)")
+                queries = prototype_queries(services, store, own + near)
             if request.example_sample_id is not None or request.example_image is not None:
                 vec = example_feature(services, request, index.version)
                 label = request.example_sample_id or "image"
