@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
@@ -29,15 +31,12 @@ MUTATION_TYPES: tuple[type, ...] = (CompositeMutations, MappingMutations, Ontolo
 def build_schema() -> strawberry.Schema:
     query = merge_types("Query", QUERY_TYPES)
     mutation = merge_types("Mutation", MUTATION_TYPES) if MUTATION_TYPES else None
-    return strawberry.Schema(
-        query=query,
-        mutation=mutation,
-        extensions=[
-            QueryDepthLimiter(max_depth=MAX_DEPTH),
-            MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-            MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            RskgErrorHints(),
-            MaskErrors(should_mask_error=should_mask_error, error_message=MASKED_MESSAGE),
-            QueryCounts,
-        ],
-    )
+    extensions: list[Any] = [
+        QueryDepthLimiter(max_depth=MAX_DEPTH),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        RskgErrorHints(),
+        MaskErrors(should_mask_error=should_mask_error, error_message=MASKED_MESSAGE),
+        QueryCounts,
+    ]
+    return strawberry.Schema(query=query, mutation=mutation, extensions=extensions)

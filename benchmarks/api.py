@@ -94,7 +94,7 @@ def prepare(s: Settings, svc: Services) -> list[str]:
     svc.driver.execute_query(ADOPT_MAPPINGS, rows=rows)
     extractor = CachedExtractor(default_extractor(s), load_settings().cache_dir)
     ingest(svc, IngestOptions(url=str(s.data_dir / "ucmerced"), dataset="ucm", dataset_id=DATASET,
-                              limit=PER_CLASS, progress=False, workers=2), extractor)  # type: ignore[arg-type]
+                              limit=PER_CLASS, progress=False, workers=2), extractor)
     build_prototypes(svc, s)
     return sorted(m.name for m in ucm)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
@@ -69,7 +70,7 @@ async def _feedback(info: Info, composite_id: str, sample_id: str, concept_id: s
                            decided_at=d.decided_at)
 
 
-def _mutation(description: str) -> object:
+def _mutation(description: str) -> Any:
     return strawberry.mutation(permission_classes=[TokenRequired], description=description)
 
 
