@@ -39,7 +39,7 @@ class LabellingConfig:
     match_max_segments: int = 64        # segments per chip kept for Hungarian matching (k-means summary)
     umap_neighbors: int = 15
     seed: int = 0
-    threads: int = 2
+    threads: int = 1                    # torch threads; 2 spin-wait badly on a busy 2-core machine
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
