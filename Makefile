@@ -35,7 +35,7 @@ status:
 	$(BIN)/rskg servers status
 
 demo: servers-up
-	$(BIN)/rskg demo
+	@bash scripts/demo.sh
 
 test: servers-up
 	$(BIN)/pytest -q
@@ -45,6 +45,15 @@ test-unit: venv
 
 bench: servers-up
 	$(BIN)/python -m benchmarks
+
+EVAL_DATA ?= $(or $(RSKG_DATA_DIR),../shared/data)
+eval: servers-up ## quality vs the papers -> benchmarks/results/eval.md + PNG plots (docs/evaluation.md)
+	$(BIN)/rskg ingest $(EVAL_DATA)/ucmerced --dataset ucm --quiet
+	$(BIN)/rskg eval cbir
+	$(BIN)/rskg eval classify
+	$(BIN)/rskg eval crossdataset
+	$(BIN)/rskg eval supplementary --dataset ucm --truth $(EVAL_DATA)/ucmerced/multilabels.csv
+	$(BIN)/rskg eval report
 
 lint: venv
 	$(BIN)/ruff check .

@@ -118,6 +118,7 @@ def cbir_section(rows: list[Row], notes: dict[str, str], split: str, runtime_s: 
              f"Archive = train part, queries = test part of {split}; relevance = same scene class; cosine "
              f"similarity; HIR re-ranks the top 75. Runtime {runtime_s:.0f} s.", ""]
     parts += [f"- {v}: {n}" for v, n in notes.items()]
+    parts += ["- † = features trained on the residential sub-class labels (paper 002 withholds them)."]
     summary: dict[str, Any] = {}
     for tab, title in (("IV", "Table IV: all classes"), ("V", "Table V: residential sub-classes "
                                                             "(dense/medium/sparse; queries = their test images)")):

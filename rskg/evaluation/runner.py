@@ -76,7 +76,7 @@ def run_supplementary(settings: Settings, services: Any, dataset: str, truth_csv
 def run_cbir(settings: Settings, out: Path | None = None, ucm: UCM | None = None) -> Outcome:
     t0 = time.perf_counter()
     ucm = ucm or load_ucm(settings)
-    rows, notes = cbir.run(ucm)
+    rows, notes = cbir.run(ucm, [cbir.merged_residential_head(ucm, settings)])
     md, summary = report.cbir_section(rows, notes, ucm.split.describe(), time.perf_counter() - t0)
     return _finish("cbir", md, summary, t0, out)
 

@@ -30,6 +30,8 @@ class FeatureSet:
     name: str
     version: str
     feats: np.ndarray
+    head: Any = None                     # the head behind the features (class distributions for HIR)
+    scene_trained: bool = False          # trained on the 21 scene classes (residential sub-classes seen)
 
 
 @dataclass
@@ -77,5 +79,7 @@ def variants(enc: ImageEncoder, raw: np.ndarray) -> list[FeatureSet]:
     """The feature variants of raw pooled stages: pretrained, and the system's when a head is loaded."""
     out = [FeatureSet("pretrained", enc.feature_version, fused_features(enc, raw))]
     if enc.head is not None:
-        out.append(FeatureSet("system (fine-tuned head)", enc.version, enc.features_from_raw(raw)))
+        labels = set(enc.head.cfg.labels)
+        out.append(FeatureSet("system (fine-tuned head)", enc.version, enc.features_from_raw(raw), enc.head,
+                              "mediumresidential" in labels))
     return out
