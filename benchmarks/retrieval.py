@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
+import os
 import platform
 import time
 from pathlib import Path
@@ -152,7 +153,7 @@ def run(settings: Settings, sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000
              f"{n_req} requests per row, labels cycling over {', '.join(LABELS)}; whole pipeline timed "
              "(`RetrievalResult.timings_ms`).", "",
              "| index vectors | build s | filter | p50 total ms | p99 total ms | p50 supplementary ms | "
-             "p99 supplementary ms | p50 direct ms |", "|---|---|---|---|---|---|---|---|"]
+             "p99 supplementary ms | p50 direct ms | load avg (1 min) |", "|---|---|---|---|---|---|---|---|---|"]
     summary: dict[int, tuple[float, float]] = {}
     for n in sizes:
         idx, build_s = synthetic_index(s, real_ids, real, n, real_index.version)
@@ -166,7 +167,7 @@ def run(settings: Settings, sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000
                 lines.append(f"| {n:,} | {'cached' if math.isnan(build_s) else f'{build_s:.0f}'} | "
                              f"{'bbox Ireland' if bbox else 'none'} | {p50:.1f} | {p99:.1f} | "
                              f"{pct(t['supplementary'], 50):.1f} | {pct(t['supplementary'], 99):.1f} | "
-                             f"{pct(t['direct'], 50):.1f} |")
+                             f"{pct(t['direct'], 50):.1f} | {os.getloadavg()[0]:.1f} |")
                 print(lines[-1], flush=True)
         finally:
             set_image_index(svc, None)

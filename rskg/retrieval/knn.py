@@ -76,14 +76,14 @@ def reconstruct(index: VectorIndex, pos: np.ndarray) -> np.ndarray:
 
 
 def knn(index: VectorIndex, queries: np.ndarray, k: int, allowed: Collection[str] | None,
-        excluded: Collection[str] = ()) -> list[list[Hit]]:
-    """Top-k (id, cosine similarity) per query row, best first."""
+        excluded: Collection[str] = (), min_score: float = -2.0) -> list[list[Hit]]:
+    """Top-k (id, cosine similarity) per query row, best first; hits under ``min_score`` are dropped."""
     with single_threaded():
-        return _knn(index, queries, k, allowed, excluded)
+        return _knn(index, queries, k, allowed, excluded, min_score)
 
 
 def _knn(index: VectorIndex, queries: np.ndarray, k: int, allowed: Collection[str] | None,
-         excluded: Collection[str] = ()) -> list[list[Hit]]:
+         excluded: Collection[str], min_score: float) -> list[list[Hit]]:
     q = l2n(np.atleast_2d(queries))
     if len(index) == 0 or k <= 0 or len(q) == 0:
         return [[] for _ in range(len(q))]
@@ -102,7 +102,8 @@ def _knn(index: VectorIndex, queries: np.ndarray, k: int, allowed: Collection[st
             out = []
             for r in range(len(q)):
                 order = top[r][np.argsort(-sims[r, top[r]])]
-                out.append([Hit(index.ids[int(allow[j])], float(sims[r, j])) for j in order])
+                out.append([Hit(index.ids[int(allow[j])], float(sims[r, j])) for j in order
+                            if sims[r, j] >= min_score])
             return out
         keep: list[object] = []
         sel: faiss.IDSelector | None = faiss.IDSelectorBatch(allow)
@@ -123,5 +124,7 @@ def _knn(index: VectorIndex, queries: np.ndarray, k: int, allowed: Collection[st
     if index.kind != "flat":
         dist = 1.0 - dist / 2.0
     del sel, keep
-    return [[Hit(index.ids[int(p)], float(d)) for d, p in zip(dr, lr, strict=True) if p >= 0]
-            for dr, lr in zip(dist, lab, strict=True)]
+    ok = (lab >= 0) & (dist >= min_score)
+    ids = index.ids
+    return [[Hit(ids[p], float(d)) for d, p in zip(dr[m], lr[m], strict=True)]
+            for dr, lr, m in zip(dist, lab, ok, strict=True)]

@@ -14,6 +14,8 @@ in ``unmatched``; they are data, never Cypher (all queries take parameters).
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 
 from kg.label_graph import FETCH_CONCEPT_NAMES, FETCH_LABEL_GRAPH, Related, build_adjacency, dijkstra
@@ -76,8 +78,16 @@ def _ontology_covers(services: Services) -> list[tuple[str, str, str]]:
         return []
 
     def load() -> list[tuple[str, str, str]]:
+        path = services.settings.cache_dir / "retrieval" / f"covers-{version}.json"
+        if path.exists():
+            return [tuple(r) for r in json.loads(path.read_text())]  # type: ignore[misc]
         system = load_label_system(odir)
-        return [(m.dataset, m.name, c) for m in system.mappings for c in m.covers]
+        rows = [(m.dataset, m.name, c) for m in system.mappings for c in m.covers]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(rows))
+        os.replace(tmp, path)
+        return rows
 
     return cache(services).get("ontology_covers", version, load)  # type: ignore[no-any-return]
 

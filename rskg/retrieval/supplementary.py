@@ -13,6 +13,7 @@ distance 1 counts half. A sample reached several ways keeps its best-scoring evi
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,24 +55,29 @@ def prototype_queries(services: Services, store: PrototypeStore, related: list[R
 def search(index: VectorIndex, queries: list[Query], k: int, allowed: list[str] | None,
            excluded_by_root: dict[str, set[str]], threshold: float) -> dict[tuple[str, str], Evidence]:
     """(sample id, root) -> best evidence."""
-    best: dict[tuple[str, str], tuple[float, Evidence]] = {}
+    best: dict[tuple[str, str], tuple[float, int, float]] = {}     # key -> (score, query index, similarity)
     for root in sorted({q.root for q in queries}):
-        group = [q for q in queries if q.root == root]
-        hits = knn(index, np.vstack([q.vector for q in group]), k, allowed, excluded_by_root.get(root, set()))
-        for q, row in zip(group, hits, strict=True):
+        group = [i for i, q in enumerate(queries) if q.root == root]
+        hits = knn(index, np.vstack([queries[i].vector for i in group]), k, allowed,
+                   excluded_by_root.get(root, set()), min_score=threshold)
+        for qi, row in zip(group, hits, strict=True):
+            scale = 1.0 / (1.0 + queries[qi].distance)
             for h in row:
-                if h.score < threshold:
-                    continue
-                s = combine(h.score, q.distance)
+                s = h.score * scale
                 key = (h.id, root)
-                if key not in best or s > best[key][0]:
-                    best[key] = (s, Evidence(q.concept_id, q.prototype_id, round(h.score, 6), q.distance, q.path))
-    return {k: v[1] for k, v in best.items()}
+                old = best.get(key)
+                if old is None or s > old[0]:
+                    best[key] = (s, qi, h.score)
+    out = {}
+    for key, (_, qi, sim) in best.items():
+        q = queries[qi]
+        out[key] = Evidence(q.concept_id, q.prototype_id, round(sim, 6), q.distance, q.path)
+    return out
 
 
 def to_hits(services: Services, found: dict[tuple[str, str], Evidence], limit: int) -> list[SampleHit]:
-    ranked = sorted(found.items(), key=lambda kv: (-combine(kv[1].similarity, kv[1].graph_distance), kv[0]))
-    ranked = ranked[: max(0, limit)]
+    ranked = heapq.nsmallest(max(0, limit), found.items(),
+                             key=lambda kv: (-combine(kv[1].similarity, kv[1].graph_distance), kv[0]))
     ids = sorted({sid for (sid, _), _ in ranked})
     meta: dict[str, tuple[str, tuple[str, ...]]] = {}
     if ids:
