@@ -85,3 +85,13 @@ def test_truth_csv_errors(tmp_path: Path) -> None:
     bad.write_text("path,tags\na.jpg,x\n")
     with pytest.raises(DataError, match="image,labels"):
         read_truth(bad)
+
+
+def test_latency_points_from_retrieval_table(tmp_path: Path) -> None:
+    from rskg.evaluation.report import latency_points
+
+    md = tmp_path / "retrieval.md"
+    md.write_text("| index vectors | build s | filter | p50 total ms | p99 total ms |\n|---|---|---|---|---|\n"
+                  "| 10,000 | 3 | none | 12.5 | 40.1 |\n| 10,000 | 3 | bbox Ireland | 9.0 | 20.0 |\n"
+                  "| 1,000,000 | cached | none | 30.0 | 90.5 |\n")
+    assert latency_points(md) == [(10_000, 12.5, 40.1), (1_000_000, 30.0, 90.5)]
