@@ -95,6 +95,12 @@ def concept_weights(matcher: ConceptMatcher, text: str, emb: np.ndarray | None =
     return matches, zero, learned
 
 
+def prewarm(matcher: ConceptMatcher, sentences: list[str]) -> None:
+    """Encode the phrases of many queries in one batch (fills the vector cache; later matches only read it)."""
+    phrases = sorted({p for s in sentences for p in split_phrases(validate(s))})
+    matcher.encoder.encode(phrases)
+
+
 def merge(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
     out = dict(a)
     for k, v in b.items():
@@ -169,6 +175,7 @@ def fit_caption_models(corpus: CaptionCorpus, matcher: ConceptMatcher, expand: E
     yc = multi_hot([corpus.direct_concepts[int(i)] for i in corpus.image_of[train_s]], vocab)
     t2c = LinearMap.fit(x, yc, 10.0, outputs=vocab, meta={"target": "scene + multi-label concepts"})
     protos = split_prototypes(corpus, train_r)
+    prewarm(matcher, [c.sentence for c in corpus.captions if c.split != "train"])
     con, vis = _route_scores(corpus, matcher, protos, expand, t2v, t2c, val_s, val_r)
     base = Calibration(float(con.mean()), float(con.std()), float(vis.mean()), float(vis.std()), 0.0)
     by_lam = {}
