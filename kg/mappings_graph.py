@@ -41,7 +41,7 @@ MERGE_ADJACENT = """
 UNWIND $rows AS r
 MATCH (a:Concept {id: r.a}), (b:Concept {id: r.b})
 MERGE (a)-[e:ADJACENT_TO]->(b)
-SET e.cooccurrence = r.cooccurrence, e.sources = r.sources
+SET e.cooccurrence = r.cooccurrence, e.lift = r.lift, e.sources = r.sources
 RETURN count(e) AS n
 """
 
@@ -55,7 +55,7 @@ RETURN count(*) AS n
 READ_ADJACENT = """
 MATCH (a:Concept)-[e:ADJACENT_TO]->(b:Concept)
 WHERE a.id IN $ids AND b.id IN $ids
-RETURN a.id AS a, b.id AS b, e.cooccurrence AS cooccurrence, e.sources AS sources
+RETURN a.id AS a, b.id AS b, e.cooccurrence AS cooccurrence, e.lift AS lift, e.sources AS sources
 ORDER BY a, b
 """
 

@@ -187,7 +187,7 @@ def similar_edges(ctx: MappingContext, write: bool = True) -> list[dict[str, Any
 
 def adjacency_edges(ctx: MappingContext, write: bool = True) -> list[dict[str, Any]]:
     co = real_cooccurrence(ctx.system, ctx.settings.data_dir)
-    rows = co.rows(ctx.settings.adjacency_min_cooccurrence)
+    rows = co.rows(ctx.settings.adjacency_min_cooccurrence, ctx.settings.adjacency_min_lift)
     if write:
         G.write_adjacent(ctx.services.driver, rows, sorted(ctx.system.active()))
     return rows

@@ -50,10 +50,13 @@ class Settings(BaseSettings):
     startup_timeout_s: float = 180.0
 
     # --- label graph / retrieval (paper 000 Eq. 1) --------------------------------------------
+    # SIMILAR_TO weight alpha/score (score >= sim_threshold 0.6 -> 1.0..1.67); ADJACENT_TO weight
+    # beta/(cooccurrence+tau): with beta=50 a pair seen in 100 images costs 0.5, one seen in 5 costs 8.3.
+    # beta=1 made every co-occurrence cheaper than 0.2, and every query reached 284 of 293 concepts.
     alpha: float = 1.0
-    beta: float = 1.0
+    beta: float = 50.0
     tau: float = 1.0
-    max_distance: float = 2.0
+    max_distance: float = 1.5
     sim_text_weight: float = 0.7
     sim_struct_weight: float = 0.3
     sim_threshold: float = 0.6
@@ -63,6 +66,7 @@ class Settings(BaseSettings):
     map_accept_threshold: float = Field(0.8, description="score at/above which a mapping is auto-accepted")
     map_review_threshold: float = Field(0.5, description="below it a new concept is proposed instead")
     adjacency_min_cooccurrence: int = Field(5, description="ADJACENT_TO kept from this many co-occurrences")
+    adjacency_min_lift: float = Field(1.5, description="ADJACENT_TO kept when n_ab*N/(n_a*n_b) reaches this")
     wiki_online: bool = Field(False, description="fetch missing Wikipedia summaries (else cache only)")
     wiki_timeout_s: float = 3.0
 

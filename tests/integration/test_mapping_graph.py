@@ -134,7 +134,12 @@ def test_adjacent_to_from_real_ucm_cooccurrence(ctx: MappingContext) -> None:
     read = G.read_adjacent(ctx.services.driver, sorted(ctx.system.concepts))
     got = {(r["a"], r["b"]): r["cooccurrence"] for r in read}
     assert got == {(r["a"], r["b"]): r["cooccurrence"] for r in rows}
-    assert got[(P + "building", P + "tree")] == co.counts[(P + "building", P + "tree")] > 100
+    # frequent-but-unassociated pairs are dropped by lift, associated ones kept (settings.adjacency_min_lift)
+    min_count, min_lift = ctx.settings.adjacency_min_cooccurrence, ctx.settings.adjacency_min_lift
+    assert co.counts[(P + "building", P + "tree")] > 100
+    for r in co.rows(min_count):
+        assert ((r["a"], r["b"]) in got) == (co.lift(str(r["a"]), str(r["b"])) >= min_lift), r
+    assert any(co.lift(a, b) >= min_lift for a, b in got) and len(got) < len(co.rows(min_count))
     assert (P + "river", P + "water") not in got          # ancestor pair: SUBCLASS_OF, not adjacency
     before = snapshot(ctx)
     adjacency_edges(ctx)
