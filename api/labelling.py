@@ -32,7 +32,8 @@ _LOCK = threading.Lock()
 
 
 def _svc(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    services: Services = request.app.state.services
+    return services
 
 
 def _error(exc: RskgError) -> JSONResponse:

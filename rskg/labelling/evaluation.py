@@ -26,6 +26,7 @@ from skimage.metrics import structural_similarity
 from skimage.transform import resize
 
 from rskg.labelling.chips import Chip
+from rskg.labelling.segments import centroids
 
 PROPS = ("contrast", "dissimilarity", "homogeneity", "energy", "correlation", "ASM")
 PATCH = 16
@@ -84,10 +85,7 @@ class SegmentSet:
         self._nbrs: list[np.ndarray] = []
         for m in seg_maps:
             n = int(m.max()) + 1
-            rr, cc = np.indices(m.shape)
-            size = np.bincount(m.ravel(), minlength=n)
-            cen = np.stack([np.bincount(m.ravel(), rr.ravel(), n), np.bincount(m.ravel(), cc.ravel(), n)], 1)
-            cen = cen / np.maximum(size, 1)[:, None]
+            cen, _ = centroids(m)
             _, idx = cKDTree(cen).query(cen, min(k, n - 1) + 1)
             self._nbrs.append(idx[:, 1:])
 

@@ -163,7 +163,8 @@ def save(services: Services, ctx: Any, prep: Prepared, req: LabelRequest) -> Sav
             cur.executemany(INSERT_LABEL, [(req.dataset_id, req.source_dataset, sid, req.label, req.concept_id,
                                             level, segs, req.author) for sid, level, segs in rows])
             cur.executemany(INSERT_MEMBER, [(sid, req.dataset_id, req.label) for sid in ids])
-        n_members = int(conn.execute(COUNT_MEMBERS, (req.dataset_id,)).fetchone()[0])  # type: ignore[index]
+        row = conn.execute(COUNT_MEMBERS, (req.dataset_id,)).fetchone()
+        n_members = int(row[0]) if row else 0
     drv = services.driver
     drv.execute_query(cy.MERGE_DATASET, id=req.dataset_id, name=req.dataset_id,
                       url=f"rskg-labelling:{req.source_dataset}", license="user labels (rskg labelling tool)")
