@@ -6,7 +6,7 @@ For each query segment A, B = its nearest neighbour in the embedding space (cosi
   embedding distance); the measures are averaged over the 9 pairs (A-B and the 8 matched pairs).
 Measures (our reading of the paper's description):
 - GLCM (lower = more similar): Euclidean distance between the GLCM property vectors (contrast,
-  dissimilarity, homogeneity, energy, correlation, ASM; distance 1, 4 angles averaged, 256 grey levels)
+  dissimilarity, homogeneity, energy, correlation, ASM; distance 1, 4 angles averaged, 64 grey levels)
   of the grey bounding boxes of the two segments;
 - LBP (higher): histogram intersection of uniform LBP (P=8, R=1) histograms of the bounding boxes;
 - SSIM (higher): SSIM of the segment contents (pixels outside the segment set to its mean), resized to
@@ -19,17 +19,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 from skimage.feature import graycomatrix, graycoprops, local_binary_pattern
 from skimage.metrics import structural_similarity
-from skimage.transform import resize
 
 from rskg.labelling.chips import Chip
 from rskg.labelling.segments import centroids
 
 PROPS = ("contrast", "dissimilarity", "homogeneity", "energy", "correlation", "ASM")
 PATCH = 16
+LEVELS = 64
 MEASURES = ("GLCM", "LBP", "SSIM", "SAM")
 
 
@@ -51,13 +52,14 @@ def describe(gray: np.ndarray, lbp: np.ndarray, raw: np.ndarray, mask: np.ndarra
     box = gray[r0:r1, c0:c1]
     if min(box.shape) < 2:
         box = np.pad(box, ((0, max(0, 2 - box.shape[0])), (0, max(0, 2 - box.shape[1]))), mode="edge")
-    glcm = graycomatrix(box, [1], [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4], 256, symmetric=True, normed=True)
+    glcm = graycomatrix(box // (256 // LEVELS), [1], [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4], LEVELS,
+                        symmetric=True, normed=True)
     g = np.array([graycoprops(glcm, p).mean() for p in PROPS], np.float64)
     hist = np.bincount(lbp[r0:r1, c0:c1].astype(np.int64).ravel(), minlength=10)[:10].astype(np.float64)
     content = gray[r0:r1, c0:c1].astype(np.float32)
     m = mask[r0:r1, c0:c1]
     content = np.where(m, content, content[m].mean())
-    patch = resize(content, (PATCH, PATCH), preserve_range=True, anti_aliasing=True).astype(np.float32)
+    patch = np.asarray(Image.fromarray(content).resize((PATCH, PATCH), Image.Resampling.BILINEAR), np.float32)
     return SegDesc(np.nan_to_num(g), hist / max(hist.sum(), 1), patch, raw[:, mask].mean(1).astype(np.float64))
 
 

@@ -29,10 +29,18 @@ def pair_similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(s[r, c].mean())
 
 
-def similarity_matrix(embs: list[np.ndarray], max_segments: int = 64, seed: int = 0) -> np.ndarray:
-    """(n, n) symmetric chip similarity, diagonal 1."""
+def similarity_matrix(embs: list[np.ndarray], max_segments: int = 64, seed: int = 0, exact_max: int = 800,
+                      candidates: int = 50) -> np.ndarray:
+    """(n, n) symmetric chip similarity, diagonal 1.
+
+    Up to ``exact_max`` chips every pair is matched. Above, each chip is matched only with its
+    ``candidates`` nearest chips by mean segment embedding (cosine), O(n * candidates) matchings instead
+    of O(n^2); the other entries get that proxy similarity minus 2, i.e. they rank below every matched
+    pair (UMAP only uses each chip's nearest neighbours)."""
     units = [summarise(e, max_segments, seed) for e in embs]
     n = len(units)
+    if n > exact_max:
+        return _candidate_matrix(units, candidates)
     offs = np.cumsum([0] + [len(u) for u in units])
     allu = np.concatenate(units)
     out = np.eye(n, dtype=np.float32)
@@ -43,4 +51,23 @@ def similarity_matrix(embs: list[np.ndarray], max_segments: int = 64, seed: int 
             s = s_all[:, offs[j] - base:offs[j + 1] - base]
             r, c = linear_sum_assignment(s, maximize=True)
             out[i, j] = out[j, i] = s[r, c].mean()
+    return out
+
+
+def _candidate_matrix(units: list[np.ndarray], candidates: int) -> np.ndarray:
+    n = len(units)
+    means = _unit(np.stack([u.mean(0) for u in units]))
+    proxy = means @ means.T
+    np.fill_diagonal(proxy, -np.inf)
+    cand = np.argsort(-proxy, 1)[:, :min(candidates, n - 1)]
+    out = (np.where(np.isfinite(proxy), proxy, 0.0) - 2.0).astype(np.float32)
+    np.fill_diagonal(out, 1.0)
+    done = np.zeros((n, n), bool)
+    for i in range(n):
+        for j in cand[i]:
+            if not done[i, j]:
+                s = units[i] @ units[j].T
+                r, c = linear_sum_assignment(s, maximize=True)
+                out[i, j] = out[j, i] = s[r, c].mean()
+                done[i, j] = done[j, i] = True
     return out

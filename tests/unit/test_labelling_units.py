@@ -76,6 +76,13 @@ def test_hungarian_similarity_ignores_segment_order() -> None:
     sim = matching.similarity_matrix([np.c_[a[:, :3], np.zeros((10, 3))], ortho[::-1], ortho])
     assert sim[1, 2] == pytest.approx(1.0, abs=1e-5) and sim[0, 2] == pytest.approx(0.0, abs=1e-5)
     assert np.allclose(sim, sim.T)
+    chips = [rng.normal(size=(int(rng.integers(9, 20)), 6)) for _ in range(12)]
+    exact = matching.similarity_matrix(chips)
+    assert np.allclose(matching.similarity_matrix(chips, exact_max=0, candidates=11), exact, atol=1e-6)
+    approx = matching.similarity_matrix(chips, exact_max=0, candidates=3)
+    for i in range(12):      # each chip's 3 nearest by the proxy are matched exactly and rank first
+        top = np.argsort(-approx[i])[1:4]
+        assert np.allclose(approx[i, top], exact[i, top], atol=1e-6)
     big = rng.normal(size=(300, 6))
     assert len(matching.summarise(big, 64)) == 64
 
@@ -122,7 +129,8 @@ def test_empty_selection_and_bad_segments_are_refused() -> None:
         validate(LabelRequest("mine", "src", "  ", chips=["s:1"]), _prep())
     with pytest.raises(ValidationError, match="do not exist"):
         validate(LabelRequest("mine", "src", "x", segments={"s:1": [3, 99]}), _prep())
-    ok = validate(LabelRequest("mine", "src", " flooded   field ", chips=["s:1", "s:2"], segments={"s:2": [1]}), _prep())
+    ok = validate(LabelRequest("mine", "src", " flooded   field ", chips=["s:1", "s:2"],
+                               segments={"s:2": [1]}), _prep())
     assert ok.label == "flooded field" and ok.chips == ["s:1"] and ok.segments == {"s:2": [1]}
 
 
