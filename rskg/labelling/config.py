@@ -23,6 +23,7 @@ class LabellingConfig:
     unet_patience: int = 5              # early stopping on the epoch loss (paper: 15)
     unet_batch: int = 16
     unet_crops_per_chip: int = 1
+    unet_chips_per_epoch: int = 256     # a random subset per epoch: training cost independent of dataset size
     unet_lr: float = 2e-3
     noise_std: float = 0.05             # augmentation: random rot90/flip + Gaussian noise
     slic_segments_256: int = 500        # N for a 256 x 256 chip; scaled by area for other sizes

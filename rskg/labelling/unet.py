@@ -82,14 +82,16 @@ def _augment(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, noise: floa
     return np.ascontiguousarray(x), np.ascontiguousarray(y)
 
 
-def _crops(images: list[np.ndarray], targets: list[np.ndarray], crop: int, n_per: int,
+def _crops(images: list[np.ndarray], fcm: FuzzyCMeans, crop: int, n_per: int,
            rng: np.random.Generator, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Random crops with their FCM membership targets (computed per crop: no per-chip target store)."""
     xs, ys = [], []
-    for img, tgt in zip(images, targets, strict=True):
+    for img in images:
         h, w = img.shape[1:]
         for _ in range(n_per):
             i, j = int(rng.integers(h - crop + 1)), int(rng.integers(w - crop + 1))
-            x, y = _augment(img[:, i:i + crop, j:j + crop], tgt[:, i:i + crop, j:j + crop], rng, noise)
+            x0 = img[:, i:i + crop, j:j + crop]
+            x, y = _augment(x0, fcm.predict_image(x0), rng, noise)
             xs.append(x)
             ys.append(y)
     return np.stack(xs), np.stack(ys)
@@ -103,12 +105,12 @@ def train(images: list[np.ndarray], fcm: FuzzyCMeans, cfg: LabellingConfig) -> t
     side = min(min(im.shape[1:]) for im in images)
     net = UNet(images[0].shape[0], cfg.clusters, cfg.unet_widths, cfg.unet_features)
     crop = max(net.multiple, min(cfg.unet_crop, side) // net.multiple * net.multiple)
-    targets = [fcm.predict_image(im) for im in images]
     opt = torch.optim.Adam(net.parameters(), lr=cfg.unet_lr)
     best, stale, losses, t0 = np.inf, 0, [], time.perf_counter()
     for epoch in range(cfg.unet_epochs):
         net.train()
-        xs, ys = _crops(images, targets, crop, cfg.unet_crops_per_chip, rng, cfg.noise_std)
+        pick = rng.permutation(len(images))[:cfg.unet_chips_per_epoch]
+        xs, ys = _crops([images[i] for i in pick], fcm, crop, cfg.unet_crops_per_chip, rng, cfg.noise_std)
         order = rng.permutation(len(xs))
         tot = 0.0
         for s in range(0, len(order), cfg.unet_batch):
