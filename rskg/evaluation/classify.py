@@ -38,7 +38,7 @@ def retrieval_scores(q: np.ndarray, a: np.ndarray, q_truth: np.ndarray, a_truth:
     keep = relevant.any(axis=1)
     order, relevant = order[keep], relevant[keep]
     rel_ranked = np.take_along_axis(relevant, order, axis=1)
-    truths = [set(np.flatnonzero(r).tolist()) for r in relevant]
+    truths: list[set[object]] = [set(np.flatnonzero(r).tolist()) for r in relevant]
     out = {"ANMRR": M.anmrr([o.tolist() for o in order], truths),
            "mAP (P@1..100)": float(np.mean([M.mean_p_at_1_to_m(r, MAP_DEPTH) for r in rel_ranked]))}
     for k in RETRIEVAL_KS:
@@ -77,8 +77,8 @@ def run(ucm: UCM) -> ClassifyResult:
     return res
 
 
-PAPER_004 = {
-    "note": "MLRSNet (109,161 images, 60 labels), not UCMerced: shown for scale only",
+PAPER_004_NOTE = "MLRSNet (109,161 images, 60 labels), not UCMerced: shown for scale only"
+PAPER_004: dict[str, dict[str, float]] = {
     "classification DenseNet201 (40% training)": {"map": 0.8877, "example_f1": 0.8538},
     "retrieval DenseNet201 (5% queries)": {"ANMRR": 0.1557, "mAP (P@1..100)": 0.8959, "P@10": 0.9031,
                                              "P@50": 0.8949, "P@100": 0.8898},

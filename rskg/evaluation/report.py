@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from rskg.evaluation.cbir import PAPER_002, Row
-from rskg.evaluation.classify import PAPER_004, ClassifyResult
+from rskg.evaluation.classify import PAPER_004, PAPER_004_NOTE, ClassifyResult
 from rskg.evaluation.crossdataset import REFERENCE, CrossResult
 from rskg.evaluation.supplementary import PAPER_000_TABLE4, SupplementaryResult
 
@@ -149,7 +149,7 @@ def classify_section(res: ClassifyResult, split: str, head_info: str, runtime_s:
     parts += ["", "Retrieval (queries = test images, database = train images, relevant = shares a label):", ""]
     parts.append(table(["features", *rk], [[n, *[f3(m.get(k)) for k in rk]] for n, m in res.retrieval.items()]
                        + [["paper 004 DenseNet201 on MLRSNet (5 % queries)", *[f3(ref.get(k)) for k in rk]]]))
-    parts += ["", f"({PAPER_004['note']}.)"]
+    parts += ["", f"({PAPER_004_NOTE}.)"]
     return "\n".join(parts), {"classification": res.classification, "retrieval": res.retrieval}
 
 
