@@ -4,6 +4,7 @@ the Neo4j Browser guide and /healthz. Services are built once in the lifespan an
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -55,6 +56,15 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok" if ok else "degraded", **status}, status_code=200 if ok else 503)
 
 
+def _warm_retrieval(services: Services) -> None:
+    from rskg.retrieval.pipeline import warm_up
+
+    try:
+        warm_up(services)
+    except Exception:  # noqa: BLE001 - a missing index / stopped server is reported by the first request
+        logging.getLogger(__name__).warning("retrieval warm-up failed", exc_info=True)
+
+
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
     """Build the app. ``services`` may be passed in (tests); otherwise opened in the lifespan and closed after."""
 
@@ -66,6 +76,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         svc.pool            # noqa: B018
         app.state.services = svc
         app.state.settings = settings
+        if own:   # load the retrieval caches in the background: the first requests need not pay for it
+            threading.Thread(target=_warm_retrieval, args=(svc,), daemon=True, name="rskg-warm-up").start()
         try:
             yield
         finally:

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     beta: float = 50.0
     tau: float = 1.0
     max_distance: float = 1.5
+    # retrieval step 4: a prototype kNN hit becomes a supplementary sample at cosine similarity >= this
+    retrieval_similarity_threshold: float = 0.6
     sim_text_weight: float = 0.7
     sim_struct_weight: float = 0.3
     sim_threshold: float = 0.6

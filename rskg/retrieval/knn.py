@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import faiss
 import numpy as np
@@ -78,33 +79,81 @@ def reconstruct(index: VectorIndex, pos: np.ndarray) -> np.ndarray:
 def knn(index: VectorIndex, queries: np.ndarray, k: int, allowed: Collection[str] | None,
         excluded: Collection[str] = (), min_score: float = -2.0) -> list[list[Hit]]:
     """Top-k (id, cosine similarity) per query row, best first; hits under ``min_score`` are dropped."""
+    excl = _ids(index, excluded) if excluded else None
+    allow = None if allowed is None else _ids(index, allowed)
+    pos, sims = knn_arrays(index, queries, k, allow, excl, min_score)
+    ids = index.ids
+    return [[Hit(ids[p], float(d)) for p, d in zip(pr[pr >= 0].tolist(), sr[pr >= 0].tolist(), strict=True)]
+            for pr, sr in zip(pos, sims, strict=True)]
+
+
+def split_transform(index: VectorIndex) -> tuple[list[faiss.VectorTransform], faiss.Index]:
+    """(pre-transforms, inner index) of an IVF-PQ ``IndexPreTransform`` (empty list when there is none)."""
+    if isinstance(index.index, faiss.IndexPreTransform):
+        chain: Any = index.index.chain
+        return ([faiss.downcast_VectorTransform(chain.at(j)) for j in range(chain.size())],
+                faiss.downcast_index(index.index.index))
+    return [], index.index
+
+
+def transform(index: VectorIndex, queries: np.ndarray) -> np.ndarray:
+    """Queries in the space the inner IVF index searches (PCA etc. applied; identity for flat)."""
+    x = np.ascontiguousarray(l2n(np.atleast_2d(queries)))
+    for vt in split_transform(index)[0]:
+        x = np.ascontiguousarray(vt.apply(x))
+    return x
+
+
+def knn_arrays(index: VectorIndex, queries: np.ndarray, k: int, allowed: np.ndarray | None,
+               excluded: np.ndarray | None = None, min_score: float = -2.0,
+               transformed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised top-k: (FAISS positions int64, cosine similarities float32), both [n queries, k'], best
+    first, position -1 where there is no hit (fewer candidates, or under ``min_score``). ``allowed`` /
+    ``excluded`` are position arrays; ``transformed`` = :func:`transform` of the queries, precomputed
+    (IVF-PQ only: the PCA of the queries is skipped)."""
     with single_threaded():
-        return _knn(index, queries, k, allowed, excluded, min_score)
+        return _knn_arrays(index, queries, k, allowed, excluded, min_score, transformed)
 
 
-def _knn(index: VectorIndex, queries: np.ndarray, k: int, allowed: Collection[str] | None,
-         excluded: Collection[str], min_score: float) -> list[list[Hit]]:
+def _empty(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.full((n, 0), -1, np.int64), np.zeros((n, 0), np.float32)
+
+
+def _topk(sims: np.ndarray, k: int, cols: np.ndarray | None, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+    kk = min(k, sims.shape[1])
+    if kk == 0:
+        return _empty(len(sims))
+    top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk] if kk < sims.shape[1] else \
+        np.broadcast_to(np.arange(sims.shape[1]), (len(sims), sims.shape[1]))
+    ts = np.take_along_axis(sims, top, axis=1)
+    order = np.argsort(-ts, axis=1, kind="stable")
+    top, ts = np.take_along_axis(top, order, axis=1), np.take_along_axis(ts, order, axis=1)
+    pos = top.astype(np.int64) if cols is None else cols[top]
+    pos = np.where(ts >= min_score, pos, -1)
+    return pos, ts.astype(np.float32)
+
+
+def _knn_arrays(index: VectorIndex, queries: np.ndarray, k: int, allowed: np.ndarray | None,
+                excluded: np.ndarray | None, min_score: float,
+                transformed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     q = l2n(np.atleast_2d(queries))
     if len(index) == 0 or k <= 0 or len(q) == 0:
-        return [[] for _ in range(len(q))]
-    excl = _ids(index, excluded) if excluded else np.zeros(0, np.int64)
-    if allowed is None and index.kind == "flat" and len(index) <= EXACT_LIMIT:
-        allowed = [i for i in index.ids if i]     # small exact index: one matrix product beats OpenMP search
+        return _empty(len(q))
+    excl = excluded if excluded is not None and len(excluded) else np.zeros(0, np.int64)
+    if allowed is None and index.kind == "flat" and len(index.ids) <= EXACT_LIMIT:
+        sims = q @ _flat_matrix(index).T       # small exact index: one matrix product, no copy of the matrix
+        dead = np.asarray([p for p, i in enumerate(index.ids) if not i], np.int64)
+        drop = np.union1d(excl, dead)
+        if len(drop):
+            sims[:, drop] = -np.inf
+        pos, ts = _topk(sims, min(k, len(index)), None, min_score)
+        return np.where(np.isfinite(ts), pos, -1), ts
     if allowed is not None:
-        allow = np.setdiff1d(_ids(index, allowed), excl, assume_unique=True)
+        allow = np.setdiff1d(allowed, excl, assume_unique=True)
         if len(allow) == 0:
-            return [[] for _ in range(len(q))]
+            return _empty(len(q))
         if len(allow) <= EXACT_LIMIT:
-            vecs = reconstruct(index, allow)
-            sims = q @ vecs.T
-            kk = min(k, len(allow))
-            top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
-            out = []
-            for r in range(len(q)):
-                order = top[r][np.argsort(-sims[r, top[r]])]
-                out.append([Hit(index.ids[int(allow[j])], float(sims[r, j])) for j in order
-                            if sims[r, j] >= min_score])
-            return out
+            return _topk(q @ reconstruct(index, allow).T, k, allow, min_score)
         keep: list[object] = []
         sel: faiss.IDSelector | None = faiss.IDSelectorBatch(allow)
         nprobe_factor = RESTRICTED_NPROBE_FACTOR
@@ -113,6 +162,7 @@ def _knn(index: VectorIndex, queries: np.ndarray, k: int, allowed: Collection[st
         keep = [faiss.IDSelectorBatch(excl)] if len(excl) else []   # IDSelectorNot keeps a raw pointer
         sel = faiss.IDSelectorNot(keep[0]) if keep else None
         nprobe_factor = 1
+    target, x = index.index, q
     if index.kind == "flat":
         params = faiss.SearchParameters(sel=sel) if sel is not None else None
     else:
@@ -120,11 +170,12 @@ def _knn(index: VectorIndex, queries: np.ndarray, k: int, allowed: Collection[st
         params = faiss.SearchParametersIVF(nprobe=min(ivf.nlist, index.params.nprobe * nprobe_factor))
         if sel is not None:
             params.sel = sel
-    dist, lab = index.index.search(q, min(k, len(index)), params=params)
+        if transformed is not None:
+            target, x = split_transform(index)[1], np.ascontiguousarray(transformed, np.float32)
+    dist, lab = target.search(x, min(k, len(index)), params=params)
     if index.kind != "flat":
         dist = 1.0 - dist / 2.0
     del sel, keep
-    ok = (lab >= 0) & (dist >= min_score)
-    ids = index.ids
-    return [[Hit(ids[p], float(d)) for d, p in zip(dr[m], lr[m], strict=True)]
-            for dr, lr, m in zip(dist, lab, ok, strict=True)]
+    dist = dist.astype(np.float32)
+    lab = np.where((lab >= 0) & (dist >= min_score), lab, -1)
+    return lab.astype(np.int64), dist

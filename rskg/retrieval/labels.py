@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from kg.label_graph import FETCH_CONCEPT_NAMES, FETCH_LABEL_GRAPH, Related, build_adjacency, dijkstra
 from kg.retrieval_queries import CONCEPT_LEXICON, SOURCE_LABEL_LEXICON
@@ -143,21 +144,32 @@ def label_graph(services: Services) -> tuple[list[dict[str, object]], dict[str, 
     return cache(services).get("label_graph", "v", lambda: _load_graph(services), ttl=LEXICON_TTL_S)  # type: ignore[no-any-return]
 
 
+def _derived(services: Services, name: str, params: tuple[object, ...], make: Any) -> Any:
+    """A structure derived from the cached label graph (adjacency, children), rebuilt when the graph
+    snapshot (or the parameters) change."""
+    graph = label_graph(services)
+    return cache(services).get(f"{name}{params}", graph, lambda: make(graph[0]))
+
+
 def expand(services: Services, concept_ids: list[str], alpha: float, beta: float, tau: float,
            max_distance: float) -> list[Related]:
     """kg.label_graph's Eq. 1 Dijkstra over the cached label graph (same result as expand_labels)."""
-    edges, _ = label_graph(services)
-    found = dijkstra(build_adjacency(edges, alpha, beta, tau), concept_ids, max_distance)
+    adj = _derived(services, "adjacency", (alpha, beta, tau), lambda e: build_adjacency(e, alpha, beta, tau))
+    found = dijkstra(adj, concept_ids, max_distance)
     return sorted(found.values(), key=lambda r: (r.distance, r.concept_id))
 
 
-def subclass_closure(services: Services, concept_ids: list[str]) -> dict[str, set[str]]:
-    """Concept -> itself and its subclasses at any depth (from the cached label graph)."""
-    edges, _ = label_graph(services)
+def _children(edges: list[dict[str, object]]) -> dict[str, list[str]]:
     children: dict[str, list[str]] = {}
     for e in edges:
         if e["type"] == "SUBCLASS_OF":
             children.setdefault(str(e["b"]), []).append(str(e["a"]))
+    return children
+
+
+def subclass_closure(services: Services, concept_ids: list[str]) -> dict[str, set[str]]:
+    """Concept -> itself and its subclasses at any depth (from the cached label graph)."""
+    children: dict[str, list[str]] = _derived(services, "children", (), _children)
     out: dict[str, set[str]] = {}
     for root in concept_ids:
         seen = {root}

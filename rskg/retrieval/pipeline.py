@@ -17,15 +17,10 @@ from rskg.retrieval.hir import rerank
 from rskg.retrieval.knn import reconstruct
 from rskg.retrieval.labels import expand, lexicon, resolve, subclass_closure
 from rskg.retrieval.model import RelatedConcept, RetrievalRequest, RetrievalResult, SampleHit
+from rskg.retrieval.neighbours import neighbours
 from rskg.retrieval.prototypes import prototype_store
 from rskg.retrieval.store import image_index, l2n, positions
-from rskg.retrieval.supplementary import (
-    DEFAULT_SIMILARITY_THRESHOLD,
-    Query,
-    prototype_queries,
-    search,
-    to_hits,
-)
+from rskg.retrieval.supplementary import Query, prototype_queries, search, to_hits
 from rskg.services import Services
 from rskg.settings import Settings
 
@@ -160,9 +155,11 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
                 queries.append(Query(EXAMPLE, EXAMPLE, f"example:{label}", vec, 0.0, ()))
                 if request.example_sample_id:
                     excluded.setdefault(EXAMPLE, set()).add(request.example_sample_id)
-            threshold = (DEFAULT_SIMILARITY_THRESHOLD if request.similarity_threshold is None
+            threshold = (settings.retrieval_similarity_threshold if request.similarity_threshold is None
                          else request.similarity_threshold)
-            found = search(index, queries, request.k_per_prototype, candidates, excluded, threshold) if queries else {}
+            nb = neighbours(services, index, store) if store is not None else None
+            found = search(index, queries, request.k_per_prototype, candidates, excluded, threshold, nb, store,
+                           request.limit_supplementary) if queries else {}
             res.supplementary = to_hits(services, found, request.limit_supplementary)
 
     if request.rerank_hir and res.supplementary and index is not None and store is not None:
@@ -183,3 +180,19 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
         res.notes.append("HIR re-rank skipped: no supplementary samples or no prototypes")
     res.timings_ms = {**t.ms, "total": round((time.perf_counter() - t0) * 1000, 3)}
     return res
+
+
+def warm_up(services: Services) -> None:
+    """Load what the first retrieval would otherwise load (image index, prototypes and their links and
+    neighbour lists, lexicon, label graph), so a server's first requests do not pay for it. Errors are left
+    for the first request to report."""
+    from rskg.retrieval.neighbours import fill
+    from rskg.retrieval.prototypes import prototypes_of
+
+    lexicon(services)
+    subclass_closure(services, [])
+    index = image_index(services, required=False)
+    store = prototype_store(services)
+    if index is not None and store is not None and store.encoder_version == index.version:
+        prototypes_of(services, sorted(set(store.concepts)))
+        fill(neighbours(services, index, store), index, store, np.arange(len(store.ids)))

@@ -3,7 +3,9 @@
 * the FAISS image index (``settings.index_dir/image.npz``, written by ingestion), reloaded when the file
   changes (its mtime), so ``rskg ingest`` in another process is picked up without a restart;
 * the prototype store (:mod:`rskg.retrieval.prototypes`), reloaded the same way;
-* the label lexicon and the label graph edges from Neo4j, re-read after ``LEXICON_TTL_S`` seconds.
+* the label lexicon and the label graph edges from Neo4j, re-read after ``LEXICON_TTL_S`` seconds: the
+  first call loads (and waits); after that an expired entry is refreshed by ONE background thread while
+  requests keep using the previous copy (no request waits for a reload, none reloads twice).
 
 Everything hangs off ``services.extras["retrieval"]`` so that the API lifespan and the CLI share one
 copy per process; tests and benchmarks may put their own index there with :func:`set_image_index`.
@@ -32,6 +34,7 @@ class _Slot:
     key: object = None
     value: Any = None
     at: float = 0.0
+    refreshing: bool = False
 
 
 @dataclass
@@ -43,12 +46,25 @@ class RetrievalCache:
     def get(self, name: str, key: object, load: Any, ttl: float | None = None) -> Any:
         with self.lock:
             slot = self.slots.setdefault(name, _Slot())
-            fresh = slot.value is not None and slot.key == key
-            if fresh and ttl is not None and time.monotonic() - slot.at > ttl:
-                fresh = False
-            if not fresh:
+            if slot.value is None or slot.key != key:
                 slot.value, slot.key, slot.at = load(), key, time.monotonic()
+            elif ttl is not None and time.monotonic() - slot.at > ttl and not slot.refreshing:
+                slot.refreshing = True
+                threading.Thread(target=self._refresh, args=(name, slot, key, load), daemon=True,
+                                 name=f"rskg-refresh-{name}").start()
             return slot.value
+
+    def _refresh(self, name: str, slot: _Slot, key: object, load: Any) -> None:
+        try:
+            value = load()
+        except Exception:  # noqa: BLE001 - keep serving the previous copy; the next expiry retries
+            value = None
+        with self.lock:
+            slot.refreshing = False
+            if value is not None and self.slots.get(name) is slot and slot.key == key:
+                slot.value, slot.at = value, time.monotonic()
+            elif value is None:
+                slot.at = time.monotonic()
 
     def invalidate(self, name: str | None = None) -> None:
         with self.lock:

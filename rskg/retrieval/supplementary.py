@@ -14,18 +14,20 @@ distance 1 counts half. A sample reached several ways keeps its best-scoring evi
 from __future__ import annotations
 
 import heapq
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
 
 from embeddings.faiss_index import VectorIndex
 from kg.label_graph import Related
-from rskg.retrieval.knn import knn
+from rskg.retrieval.knn import knn_arrays
 from rskg.retrieval.model import Evidence, SampleHit
+from rskg.retrieval.neighbours import DEPTH, Neighbours, fill, lookup, transformed
 from rskg.retrieval.prototypes import PrototypeStore, prototypes_of
+from rskg.retrieval.store import positions
 from rskg.services import Services
 
-DEFAULT_SIMILARITY_THRESHOLD = 0.6
 SAMPLE_META_SQL = "SELECT id, dataset_id, labels FROM samples WHERE id = ANY(%s)"
 
 
@@ -37,6 +39,7 @@ class Query:
     vector: np.ndarray
     distance: float
     path: tuple[str, ...]
+    row: int = -1             # row in the prototype store (-1: not a prototype, e.g. the example)
 
 
 def combine(similarity: float, distance: float) -> float:
@@ -48,30 +51,79 @@ def prototype_queries(services: Services, store: PrototypeStore, related: list[R
     out = []
     for r in related:
         for pid, row in protos.get(r.concept_id, []):
-            out.append(Query(r.source, r.concept_id, pid, store.vectors[row], r.distance, r.path))
+            out.append(Query(r.source, r.concept_id, pid, store.vectors[row], r.distance, r.path, row))
     return out
 
 
+def _positions(index: VectorIndex, ids: Collection[str]) -> np.ndarray:
+    pos = positions(index)
+    return np.unique(np.asarray([pos[i] for i in ids if i in pos], np.int64))
+
+
+def _group_hits(index: VectorIndex, queries: list[Query], group: list[int], k: int, allow: np.ndarray | None,
+                excl: np.ndarray, threshold: float, nb: Neighbours | None,
+                store: PrototypeStore | None) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, sims) [len(group), k'] of one query concept's prototype queries."""
+    rows = np.asarray([queries[i].row for i in group], np.int64)
+    tr = transformed(nb, index, store) if nb is not None and store is not None else None
+    pos = np.full((len(group), k), -1, np.int64)
+    sims = np.full((len(group), k), -np.inf, np.float32)
+    live = np.ones(len(group), bool)
+    if allow is None and nb is not None and store is not None and k <= DEPTH:
+        cached = rows >= 0
+        if cached.any():
+            fill(nb, index, store, rows[cached])
+            p, s, need = lookup(nb, rows[cached], k, excl, threshold)
+            pos[cached], sims[cached] = p, s
+            live[np.flatnonzero(cached)[~need]] = False
+    if live.any():
+        li = np.flatnonzero(live)
+        vecs = np.vstack([queries[group[j]].vector for j in li])
+        pre = tr[rows[li]] if tr is not None and (rows[li] >= 0).all() else None
+        p, s = knn_arrays(index, vecs, k, allow, excl, threshold, transformed=pre)
+        w = p.shape[1]
+        pos[li, :w], sims[li, :w] = p, s
+    return pos, sims
+
+
 def search(index: VectorIndex, queries: list[Query], k: int, allowed: list[str] | None,
-           excluded_by_root: dict[str, set[str]], threshold: float) -> dict[tuple[str, str], Evidence]:
-    """(sample id, root) -> best evidence."""
-    best: dict[tuple[str, str], tuple[float, int, float]] = {}     # key -> (score, query index, similarity)
-    for root in sorted({q.root for q in queries}):
+           excluded_by_root: dict[str, set[str]], threshold: float, nb: Neighbours | None = None,
+           store: PrototypeStore | None = None, limit: int | None = None) -> dict[tuple[str, str], Evidence]:
+    """(sample id, root) -> best evidence (only the entries that can rank within ``limit``, when given).
+
+    All prototype queries of one query concept are one batched search (or one look-up in the per-prototype
+    neighbour cache ``nb`` for unfiltered requests); the best evidence per sample is chosen with numpy."""
+    roots = sorted({q.root for q in queries})
+    allow = None if allowed is None else _positions(index, allowed)
+    cols: list[tuple[np.ndarray, ...]] = []
+    for ri, root in enumerate(roots):
         group = [i for i, q in enumerate(queries) if q.root == root]
-        hits = knn(index, np.vstack([queries[i].vector for i in group]), k, allowed,
-                   excluded_by_root.get(root, set()), min_score=threshold)
-        for qi, row in zip(group, hits, strict=True):
-            scale = 1.0 / (1.0 + queries[qi].distance)
-            for h in row:
-                s = h.score * scale
-                key = (h.id, root)
-                old = best.get(key)
-                if old is None or s > old[0]:
-                    best[key] = (s, qi, h.score)
+        excl = _positions(index, excluded_by_root.get(root, set()))
+        pos, sims = _group_hits(index, queries, group, k, allow, excl, threshold, nb, store)
+        ok = (pos >= 0) & (sims >= threshold)
+        r, c = np.nonzero(ok)
+        qi = np.asarray(group, np.int64)[r]
+        dist = np.asarray([q.distance for q in queries], np.float64)[qi]
+        sim = sims[r, c].astype(np.float64)
+        cols.append((pos[r, c], np.full(len(r), ri, np.int64), sim / (1.0 + dist), qi, sim))
+    if not cols:
+        return {}
+    pos, root_i, score, qi, sim = (np.concatenate(x) for x in zip(*cols, strict=True))
+    # best score per (sample, root); ties keep the earliest query (as a loop in query order would)
+    order = np.lexsort((qi, -score, pos, root_i))
+    pos, root_i, score, qi, sim = pos[order], root_i[order], score[order], qi[order], sim[order]
+    first = np.ones(len(pos), bool)
+    first[1:] = (pos[1:] != pos[:-1]) | (root_i[1:] != root_i[:-1])
+    pos, root_i, score, qi, sim = pos[first], root_i[first], score[first], qi[first], sim[first]
+    if limit is not None and 0 <= limit < len(score):
+        cut = np.partition(score, len(score) - limit - 1)[len(score) - limit - 1] if limit else np.inf
+        keep = score >= cut - 1e-6             # ties at the cut stay: to_hits ranks them exactly
+        pos, root_i, score, qi, sim = pos[keep], root_i[keep], score[keep], qi[keep], sim[keep]
+    ids = index.ids
     out = {}
-    for key, (_, qi, sim) in best.items():
-        q = queries[qi]
-        out[key] = Evidence(q.concept_id, q.prototype_id, round(sim, 6), q.distance, q.path)
+    for p, ri, j, sm in zip(pos.tolist(), root_i.tolist(), qi.tolist(), sim.tolist(), strict=True):
+        q = queries[j]
+        out[(ids[p], roots[ri])] = Evidence(q.concept_id, q.prototype_id, round(sm, 6), q.distance, q.path)
     return out
 
 

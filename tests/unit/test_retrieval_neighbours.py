@@ -1,0 +1,64 @@
+"""The per-prototype neighbour cache and the batched supplementary search give exactly the live result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from embeddings.faiss_index import IndexParams, VectorIndex
+from rskg.retrieval.neighbours import DEPTH, Neighbours, fill, lookup
+from rskg.retrieval.prototypes import PrototypeStore
+from rskg.retrieval.store import l2n
+from rskg.retrieval.supplementary import Query, search
+
+
+def _setup(n: int, ivf: bool) -> tuple[VectorIndex, PrototypeStore, np.ndarray]:
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+    rng = np.random.default_rng(3)
+    centres = l2n(rng.standard_normal((6, 64)))
+    v = l2n(centres[rng.integers(0, 6, n)] + 0.5 * l2n(rng.standard_normal((n, 64))).astype(np.float32))
+    params = IndexParams(ivfpq_min_vectors=1000 if ivf else 10**9, nlist=16, pq_m=8, pq_dim=32, nprobe=4)
+    idx = VectorIndex.build([f"d:{i}" for i in range(n)], v, params, "enc")
+    protos = l2n(centres.repeat(2, axis=0) + 0.2 * l2n(rng.standard_normal((12, 64))))
+    st = PrototypeStore([f"p{j}" for j in range(12)], [f"c{j // 2}" for j in range(12)], [j % 2 for j in range(12)],
+                        [1] * 12, protos.astype(np.float32), "v1", "enc", "all")
+    return idx, st, v
+
+
+def _queries(st: PrototypeStore) -> list[Query]:
+    return [Query("root_a" if j < 8 else "root_b", st.concepts[j], st.ids[j], st.vectors[j], 0.5 * (j % 3), (), j)
+            for j in range(len(st.ids))]
+
+
+@pytest.mark.parametrize("n, ivf", [(600, False), (3000, True)])
+def test_cached_search_equals_live_search(n: int, ivf: bool) -> None:
+    idx, st, v = _setup(n, ivf)
+    qs = _queries(st)
+    sims = v @ st.vectors[0]
+    # exclude the 300 nearest samples of prototype 0 (more than DEPTH): its row must fall back to a live search
+    heavy = {f"d:{i}" for i in np.argsort(-sims)[:DEPTH + 44]}
+    for excluded, k, thr in [({}, 20, 0.0), ({"root_a": heavy, "root_b": {"d:1", "d:2"}}, 20, 0.0),
+                             ({"root_a": heavy}, 5, 0.6), ({}, DEPTH + 1, -1.0)]:
+        live = search(idx, qs, k, None, excluded, thr)
+        cached = search(idx, qs, k, None, excluded, thr, Neighbours(), st)
+        assert cached == live
+        assert live, "the test must find hits"
+        limited = search(idx, qs, k, None, excluded, thr, Neighbours(), st, limit=10)
+        top = sorted(live.items(), key=lambda kv: -kv[1].similarity / (1 + kv[1].graph_distance))[:10]
+        assert all(limited[key] == ev for key, ev in top)
+    allowed = [f"d:{i}" for i in range(0, n, 3)]
+    restricted = search(idx, qs, 10, allowed, {}, 0.0, Neighbours(), st)
+    assert restricted and {sid for sid, _ in restricted} <= set(allowed)
+
+
+def test_lookup_flags_rows_whose_cached_list_is_exhausted() -> None:
+    idx, st, v = _setup(600, False)
+    nb = Neighbours()
+    fill(nb, idx, st, np.arange(12))
+    assert set(nb.pos) == set(range(12)) and all(len(p) == DEPTH for p in nb.pos.values())
+    excl = np.sort(nb.pos[0][:DEPTH - 3])
+    pos, sims, live = lookup(nb, np.asarray([0, 1]), 10, excl, -1.0)
+    assert live.tolist() == [True, False]
+    assert pos.shape == (2, 10) and not np.isin(pos[1], excl).any() and (np.diff(sims[1]) <= 0).all()
