@@ -1,7 +1,7 @@
 // rskg saved queries for Neo4j Browser.
 // Open http://127.0.0.1:7474/browser/?dbms=bolt://127.0.0.1:7687&preselectAuthMethod=NO_AUTH ,
 // set the parameter with the :param line, then run the query below it.
-// The same queries are shown as an interactive Browser guide: `:guide http://127.0.0.1:8000/guide/rskg.html`
+// The same queries are shown as an interactive Browser guide: `:guide http://localhost:8000/guide/rskg.html`
 // while `rskg serve` runs.
 
 // 1. The hierarchy under a concept (all descendants, with their depth)

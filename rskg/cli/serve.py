@@ -16,7 +16,7 @@ def serve(host: str | None = typer.Option(None, "--host", help="bind address (de
     settings = load_settings()
     h, p = host or settings.api_host, port or settings.api_port
     typer.echo(f"rskg API on http://{h}:{p}/  (GraphiQL http://{h}:{p}/graphql, "
-               f"Browser guide :guide http://{h}:{p}/guide/rskg.html)")
+               f"Browser guide :guide http://localhost:{p}/guide/rskg.html)")
     if workers > 1:
         uvicorn.run("api.app:app_from_env", factory=True, host=h, port=p, workers=workers, log_level="info")
     else:

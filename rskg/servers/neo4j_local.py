@@ -97,7 +97,6 @@ dbms.usage_report.enabled=false
 dbms.security.procedures.unrestricted=apoc.*
 dbms.security.procedures.allowlist=apoc.*
 db.tx_log.rotation.retention_policy=2 files
-browser.remote_content_hostname_allowlist=guides.neo4j.com,localhost,127.0.0.1
 """
         (h / "conf" / "neo4j.conf").write_text(conf)
 
