@@ -24,6 +24,7 @@ from rskg.settings import Settings, load_settings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model, pytest.mark.slow]
 DATASET = "test_eval_ucm"
+UNSEEN = "test_eval_rsscn7"
 LABELS = ("buildings", "trees", "water", "cars")
 
 
@@ -40,13 +41,17 @@ def home(services: Services, settings: Settings, data_dir: Path,
     s = load_settings(home=home)
     svc = Services(s)
     try:
+        enc = ImageEncoder(s, backend="onnx")
         opts = IngestOptions(url=str(data_dir / "ucmerced"), dataset="ucm", dataset_id=DATASET, limit=5,
                              progress=False)
-        rep = ingest(svc, opts, ImageEncoder(s, backend="onnx"))
-        assert rep.total_in_catalog == 105
+        assert ingest(svc, opts, enc).total_in_catalog == 105
+        opts = IngestOptions(url=str(data_dir / "rsscn7"), dataset="rsscn7", dataset_id=UNSEEN, limit=3,
+                             progress=False)
+        assert ingest(svc, opts, enc).total_in_catalog == 21
         yield home
     finally:
         drop_dataset(svc, DATASET, [f"{DATASET}_multilabel"])
+        drop_dataset(svc, UNSEEN)
         svc.close()
 
 
@@ -61,15 +66,18 @@ def _expected(data_dir: Path) -> tuple[list[str], dict[str, set[str]]]:
     return [p for p in subset if p in test], truth
 
 
-def test_eval_supplementary_cli_on_ingested_subset(home: Path, data_dir: Path, tmp_path: Path) -> None:
+def _cli(home: Path, *args: str) -> str:
     env = {**os.environ, "RSKG_HOME": str(home), "HF_HUB_OFFLINE": "1"}
-    out = tmp_path / "results"
-    cmd = [sys.executable, "-m", "rskg.cli.main", "eval", "supplementary", "--dataset", DATASET,
-           "--truth", str(data_dir / "ucmerced" / "multilabels.csv"), "--labels", ",".join(LABELS),
-           "--out", str(out)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "rskg.cli.main", "eval", "supplementary", *args], env=env,
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    md = proc.stdout
+    return proc.stdout
+
+
+def test_eval_supplementary_cli_on_ingested_subset(home: Path, data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    md = _cli(home, "--dataset", DATASET, "--truth", str(data_dir / "ucmerced" / "multilabels.csv"),
+              "--labels", ",".join(LABELS), "--out", str(out))
     evaluated, truth = _expected(data_dir)
     n_eval = len(evaluated)
     assert 0 < n_eval < 105
@@ -99,3 +107,31 @@ def test_eval_supplementary_cli_on_ingested_subset(home: Path, data_dir: Path, t
     assert rows["trees"][1] == "0"                      # no scene class maps to concept 'trees'
     for lab in LABELS:
         assert rows[lab][2].startswith(f"{pos[lab]} ("), (lab, rows[lab])
+
+
+def test_eval_supplementary_on_a_dataset_never_trained_on(home: Path, tmp_path: Path) -> None:
+    """RSSCN7 was never used for training: every sample is evaluated; its truth names are matched by the
+    label system (here plain-English names, not RSSCN7's spellings)."""
+    names = {"aGrass": "grassland", "bField": "cropland", "cIndustry": "industrial land", "dRiverLake": "river|lake",
+             "eForest": "forest", "fResident": "residential", "gParking": "parking lot"}
+    truth = tmp_path / "rsscn7_truth.csv"
+    with truth.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["image", "labels"])
+        for cls, labels in names.items():
+            for i in range(3):
+                w.writerow([f"images/{cls}/{sorted(os.listdir(_rsscn7(cls)))[i]}", labels])
+    md = _cli(home, "--dataset", UNSEEN, "--truth", str(truth), "--labels", "forest,parking lot,river",
+              "--no-write")
+    assert "21 samples; 0 excluded" in md
+    assert "| forest | `forest` (forest) |" in md
+    assert "| parking lot | `parking_lot` (parking lot) |" in md
+    forest = next(line for line in md.splitlines() if line.startswith("| forest | 21 |"))
+    cells = [c.strip() for c in forest.split("|")[1:-1]]
+    assert cells[2] == "3" and cells[3] == "3 (0)"      # the 3 eForest samples are direct and the only positives
+
+
+def _rsscn7(cls: str) -> Path:
+    from rskg.settings import load_settings as _ls
+
+    return _ls().data_dir / "rsscn7" / "images" / cls
