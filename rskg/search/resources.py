@@ -96,7 +96,7 @@ def resources(services: Services, settings: Settings) -> SearchResources:
             text = TextEncoder(settings)
             cur = SearchResources(services, settings, system, text, build_matcher(settings, system, text))
             services.extras["search"] = cur
-        return cur  # type: ignore[no-any-return]
+        return cur
 
 
 def train(services: Services | None, settings: Settings) -> tuple[str, CaptionModels]:

@@ -60,7 +60,9 @@ def root_scores(weights: dict[str, float], related: list[Expanded], proto_concep
     for j, c in enumerate(proto_concepts):
         rows_of.setdefault(c, []).append(j)
     sims = feats @ protos.T if protos.size else np.zeros((len(feats), 0), np.float32)
-    roots, cols_out, evidence = [], [], [[] for _ in range(len(feats))]
+    roots: list[str] = []
+    cols_out: list[np.ndarray] = []
+    evidence: list[list[Best]] = [[] for _ in range(len(feats))]
     for root in weights:
         cands = [r for r in related if r.root == root and r.concept_id in rows_of]
         if not cands:
@@ -76,9 +78,9 @@ def root_scores(weights: dict[str, float], related: list[Expanded], proto_concep
                 ev[i] = Best(root, r.concept_id, int(cols[j[i]]), float(sub[i, j[i]]), r.distance, r.path)
         roots.append(root)
         cols_out.append(best)
-        for i, e in enumerate(ev):
+        for k, e in enumerate(ev):
             if e is not None:
-                evidence[i].append(e)
+                evidence[k].append(e)
     mat = np.stack(cols_out, axis=1) if cols_out else np.zeros((len(feats), 0), np.float32)
     return roots, mat, evidence
 
