@@ -51,7 +51,7 @@ def _ids(index: VectorIndex, ids: Collection[str]) -> np.ndarray:
     return np.asarray(sorted(pos[i] for i in ids if i in pos), np.int64)
 
 
-def _flat_matrix(index: VectorIndex) -> np.ndarray:
+def flat_matrix(index: VectorIndex) -> np.ndarray:
     cached: tuple[int, np.ndarray] | None = getattr(index, "_rskg_matrix", None)
     if cached is None or cached[0] != len(index.ids):
         n = len(index.ids)
@@ -68,7 +68,7 @@ def reconstruct(index: VectorIndex, pos: np.ndarray) -> np.ndarray:
     if len(pos) == 0:
         return np.zeros((0, index.dim), np.float32)
     if index.kind == "flat" and len(index.ids) <= EXACT_LIMIT:
-        return _flat_matrix(index)[pos]
+        return flat_matrix(index)[pos]
     if index.kind != "flat":
         ivf = faiss.extract_index_ivf(index.index)
         if ivf.direct_map.type == faiss.DirectMap.NoMap:
@@ -119,7 +119,7 @@ def _empty(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.full((n, 0), -1, np.int64), np.zeros((n, 0), np.float32)
 
 
-def _topk(sims: np.ndarray, k: int, cols: np.ndarray | None, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+def topk(sims: np.ndarray, k: int, cols: np.ndarray | None, min_score: float) -> tuple[np.ndarray, np.ndarray]:
     kk = min(k, sims.shape[1])
     if kk == 0:
         return _empty(len(sims))
@@ -141,19 +141,19 @@ def _knn_arrays(index: VectorIndex, queries: np.ndarray, k: int, allowed: np.nda
         return _empty(len(q))
     excl = excluded if excluded is not None and len(excluded) else np.zeros(0, np.int64)
     if allowed is None and index.kind == "flat" and len(index.ids) <= EXACT_LIMIT:
-        sims = q @ _flat_matrix(index).T       # small exact index: one matrix product, no copy of the matrix
+        sims = q @ flat_matrix(index).T       # small exact index: one matrix product, no copy of the matrix
         dead = np.asarray([p for p, i in enumerate(index.ids) if not i], np.int64)
         drop = np.union1d(excl, dead)
         if len(drop):
             sims[:, drop] = -np.inf
-        pos, ts = _topk(sims, min(k, len(index)), None, min_score)
+        pos, ts = topk(sims, min(k, len(index)), None, min_score)
         return np.where(np.isfinite(ts), pos, -1), ts
     if allowed is not None:
         allow = np.setdiff1d(allowed, excl, assume_unique=True)
         if len(allow) == 0:
             return _empty(len(q))
         if len(allow) <= EXACT_LIMIT:
-            return _topk(q @ reconstruct(index, allow).T, k, allow, min_score)
+            return topk(q @ reconstruct(index, allow).T, k, allow, min_score)
         keep: list[object] = []
         sel: faiss.IDSelector | None = faiss.IDSelectorBatch(allow)
         nprobe_factor = RESTRICTED_NPROBE_FACTOR

@@ -2,6 +2,8 @@
 
 * the prototype vectors transformed into the space the IVF-PQ index searches (PCA 1712 -> 256), so a live
   search of many prototypes skips the transform;
+* for a small flat index, every prototype's similarity to every indexed vector (a filtered request gathers
+  its candidates' columns);
 * for unfiltered requests, every prototype's ``DEPTH`` nearest neighbours (positions, cosine similarities),
   computed lazily for the rows a request needs (one batched FAISS search for all missing rows) and then
   served from memory. A request drops its excluded samples (the direct matches of its query concept) from the
@@ -22,9 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embeddings.faiss_index import VectorIndex
-from rskg.retrieval.knn import knn_arrays, transform
+from rskg.retrieval.knn import EXACT_LIMIT, flat_matrix, knn_arrays, single_threaded, transform
 from rskg.retrieval.prototypes import PrototypeStore
-from rskg.retrieval.store import cache
+from rskg.retrieval.store import cache, l2n
 from rskg.services import Services
 
 DEPTH = 256
@@ -35,6 +37,7 @@ class Neighbours:
     transformed: np.ndarray | None = None            # store rows in the index's search space
     pos: dict[int, np.ndarray] = field(default_factory=dict)     # store row -> positions (DEPTH, -1 padded)
     sims: dict[int, np.ndarray] = field(default_factory=dict)
+    full: dict[int, np.ndarray] = field(default_factory=dict)    # small flat index: row -> sims to all
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -80,6 +83,24 @@ def _fill(nb: Neighbours, index: VectorIndex, store: PrototypeStore, missing: np
         nb.pos[r], nb.sims[r] = pos[j], sims[j]
 
 
+def exact_rows(nb: Neighbours, index: VectorIndex, store: PrototypeStore, rows: np.ndarray) -> np.ndarray | None:
+    """Small flat index (<= EXACT_LIMIT positions): every store row's cosine similarity to every position,
+    computed once per row ([len(rows), n positions]); None for other indexes. A filtered request then only
+    gathers its candidates' columns instead of reconstructing and multiplying their vectors."""
+    if index.kind != "flat" or len(index.ids) > EXACT_LIMIT:
+        return None
+    want = {int(r) for r in rows}
+    if not want <= nb.full.keys():
+        with nb.lock:
+            missing = np.asarray(sorted(want - nb.full.keys()), np.int64)
+            if len(missing):
+                with single_threaded():
+                    sims = l2n(store.vectors[missing]) @ flat_matrix(index).T
+                for j, r in enumerate(missing.tolist()):
+                    nb.full[r] = sims[j]
+    return np.stack([nb.full[int(r)] for r in rows])
+
+
 def lookup(nb: Neighbours, rows: np.ndarray, k: int, excluded: np.ndarray,
            threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(positions [n, k], sims [n, k], needs_live [n] bool) for store rows already :func:`fill`-ed."""
@@ -87,8 +108,9 @@ def lookup(nb: Neighbours, rows: np.ndarray, k: int, excluded: np.ndarray,
     pos = np.stack([nb.pos[int(r)] for r in rows]) if n else np.zeros((0, DEPTH), np.int64)
     sims = np.stack([nb.sims[int(r)] for r in rows]) if n else np.zeros((0, DEPTH), np.float32)
     ok = (pos >= 0) & (sims >= threshold)
-    if len(excluded):
-        ok &= ~np.isin(pos, excluded)
+    if len(excluded):                       # excluded is sorted (np.unique): binary search, no hashing
+        at = np.minimum(np.searchsorted(excluded, pos), len(excluded) - 1)
+        ok &= excluded[at] != pos
     # a full list whose last hit still clears the threshold may hide more hits beyond DEPTH
     deep = (pos[:, -1] >= 0) & (sims[:, -1] >= threshold) if n else np.zeros(0, bool)
     live = deep & (ok.sum(axis=1) < k)

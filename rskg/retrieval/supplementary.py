@@ -21,9 +21,9 @@ import numpy as np
 
 from embeddings.faiss_index import VectorIndex
 from kg.label_graph import Related
-from rskg.retrieval.knn import knn_arrays
+from rskg.retrieval.knn import knn_arrays, topk
 from rskg.retrieval.model import Evidence, SampleHit
-from rskg.retrieval.neighbours import DEPTH, Neighbours, fill, lookup, transformed
+from rskg.retrieval.neighbours import DEPTH, Neighbours, exact_rows, fill, lookup, transformed
 from rskg.retrieval.prototypes import PrototypeStore, prototypes_of
 from rskg.retrieval.store import positions
 from rskg.services import Services
@@ -76,6 +76,16 @@ def _group_hits(index: VectorIndex, queries: list[Query], group: list[int], k: i
             p, s, need = lookup(nb, rows[cached], k, excl, threshold)
             pos[cached], sims[cached] = p, s
             live[np.flatnonzero(cached)[~need]] = False
+    if allow is not None and nb is not None and store is not None and (rows >= 0).all():
+        full = exact_rows(nb, index, store, rows)
+        if full is not None:               # small flat index: gather the candidates' precomputed columns
+            cand = np.setdiff1d(allow, excl, assume_unique=True)
+            if len(cand) == 0:
+                return pos, sims
+            p, s = topk(full[:, cand], k, cand, threshold)
+            w = p.shape[1]
+            pos[:, :w], sims[:, :w] = p, s
+            return pos, sims
     if live.any():
         li = np.flatnonzero(live)
         vecs = np.vstack([queries[group[j]].vector for j in li])
