@@ -15,6 +15,8 @@ DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results"
 
 OutOpt = typer.Option(DEFAULT_OUT, "--out", help="folder for eval_<name>.md/.json and the PNG plots")
 NoWrite = typer.Option(False, "--no-write", help="print the section only, write nothing")
+ProtoOpt = typer.Option(True, "--protocol-head/--no-protocol-head",
+                        help="also score the paper 002 protocol head (trained once on the train part, cached)")
 
 
 def _setup(verbose: bool) -> None:
@@ -35,6 +37,7 @@ def supplementary_cmd(
     labels: str = typer.Option("", "--labels", help="comma-separated query labels (default: all in the CSV)"),
     threshold: float = typer.Option(0.6, "--threshold", help="cosine similarity floor of a supplementary hit"),
     out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v"),
+    protocol_head: bool = ProtoOpt,
 ) -> None:
     """Paper 000 Table 4: supplementary samples scored against multi-label ground truth."""
     from rskg.evaluation.runner import run_supplementary
@@ -45,28 +48,31 @@ def supplementary_cmd(
     services = Services(settings)
     try:
         chosen = [x.strip() for x in labels.split(",") if x.strip()] or None
-        o = run_supplementary(settings, services, dataset, truth, chosen, None if no_write else out, threshold)
+        o = run_supplementary(settings, services, dataset, truth, chosen, None if no_write else out, threshold,
+                              protocol_head=protocol_head)
     finally:
         services.close()
     _done(o, no_write)
 
 
 @app.command("cbir")
-def cbir_cmd(out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v")) -> None:
+def cbir_cmd(out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v"),
+             protocol_head: bool = ProtoOpt) -> None:
     """Paper 002 Tables IV and V on UCMerced: CBIR and HIR, 1,470 archive / 630 query images."""
     from rskg.evaluation.runner import run_cbir
 
     _setup(verbose)
-    _done(run_cbir(load_settings(), None if no_write else out), no_write)
+    _done(run_cbir(load_settings(), None if no_write else out, protocol_head=protocol_head), no_write)
 
 
 @app.command("classify")
-def classify_cmd(out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v")) -> None:
+def classify_cmd(out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v"),
+                 protocol_head: bool = ProtoOpt) -> None:
     """Paper 004 metrics of the multi-label head on UCMerced (mAP, F1, ANMRR, P@k)."""
     from rskg.evaluation.runner import run_classify
 
     _setup(verbose)
-    _done(run_classify(load_settings(), None if no_write else out), no_write)
+    _done(run_classify(load_settings(), None if no_write else out, protocol_head=protocol_head), no_write)
 
 
 @app.command("crossdataset")
@@ -75,6 +81,7 @@ def crossdataset_cmd(
     classes: str = typer.Option("river,forest,beach,agricultural,denseresidential,parkinglot,freeway", "--classes",
                                 help="UCMerced classes whose prototypes are searched in the targets"),
     out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v"),
+    protocol_head: bool = ProtoOpt,
 ) -> None:
     """UCMerced prototypes scored on EuroSAT RGB / NWPU-RESISC45 / RSSCN7 through the label system."""
     from rskg.evaluation.runner import run_crossdataset
@@ -82,7 +89,7 @@ def crossdataset_cmd(
     _setup(verbose)
     o = run_crossdataset(load_settings(), None if no_write else out,
                          tuple(t.strip() for t in targets.split(",") if t.strip()),
-                         tuple(c.strip() for c in classes.split(",") if c.strip()))
+                         tuple(c.strip() for c in classes.split(",") if c.strip()), protocol_head=protocol_head)
     _done(o, no_write)
 
 

@@ -10,7 +10,7 @@ best prototype similarity (``prototypes``, the fallback ``rskg.retrieval.hir`` u
 
 Residential experiment (Table V): queries = the test images of dense/medium/sparse residential, relevance =
 the same *sub*-class. Paper 002 trains its networks with the three merged into 'residential'; the pretrained
-features never saw UCMerced, and :func:`merged_residential_head` trains a head under that protocol. The
+features never saw UCMerced, and ``rskg.evaluation.ucm.train_protocol_head`` trains a head under that protocol. The
 product head is trained on all 21 scene classes, so its Table V rows are marked as not following the protocol.
 Weighted HIR multiplies the 'buildings' class by 4 as the paper does.
 """
@@ -23,12 +23,10 @@ import numpy as np
 
 from rskg.evaluation import metrics as M
 from rskg.evaluation.protos import kmeans_prototypes
-from rskg.evaluation.ucm import UCM, FeatureSet
-from rskg.settings import Settings
+from rskg.evaluation.ucm import RESIDENTIAL, UCM, FeatureSet
 
 K_SHORTLIST = 75
 KS = (10, 20)
-RESIDENTIAL = ("denseresidential", "mediumresidential", "sparseresidential")
 BUILDINGS = "buildings"
 TEMPERATURE = 0.05
 
@@ -85,33 +83,13 @@ def distributions(ucm: UCM, fs: FeatureSet) -> tuple[np.ndarray, list[str], str]
     return _normalise(e), list(ucm.labels), "prototype softmax"
 
 
-def merged_residential_head(ucm: UCM, settings: Settings, seed: int = 0) -> FeatureSet:
-    """Paper 002's training protocol: a head trained (train part only) on the scene classes with dense, medium
-    and sparse residential merged into one 'residential' class, plus the 17 multi-labels. Same head
-    architecture and loss as the product's (``embeddings.head.train_head``), without augmented views."""
-    from embeddings.backbone import fuse
-    from embeddings.head import train_head
-
-    scene = np.where(np.isin(ucm.scene, RESIDENTIAL), "residential", ucm.scene)
-    classes = sorted(set(scene.tolist()))
-    y = np.hstack([(scene[:, None] == np.asarray(classes)[None, :]).astype(np.float32),
-                   ucm.truth.astype(np.float32)])
-    fused = fuse(ucm.raw, ucm.encoder.stage_dims, ucm.encoder.fusion)
-    tr = ucm.split.train
-    res = train_head(fused[tr], y[tr], None, settings, seed, labels=[*classes, *ucm.labels], save=False,
-                     feature_version=ucm.encoder.feature_version)
-    head = res.head
-    return FeatureSet(f"protocol head (residential merged, {len(classes)} scene classes)",
-                      f"{ucm.encoder.feature_version}-mergedres-s{seed}", head.embed_numpy(fused), head, False)
-
-
-def run(ucm: UCM, extra: list[FeatureSet] | None = None) -> tuple[list[Row], dict[str, str]]:
+def run(ucm: UCM) -> tuple[list[Row], dict[str, str]]:
     tr, te = ucm.split.train, ucm.split.test
     a_lab, q_lab = ucm.scene[tr], ucm.scene[te]
     res_q = np.isin(q_lab, RESIDENTIAL)
     rows: list[Row] = []
     notes: dict[str, str] = {}
-    for fs in [*ucm.variants, *(extra or [])]:
+    for fs in ucm.variants:
         order = M.ranking(fs.feats[te], fs.feats[tr])
         dist, classes, source = distributions(ucm, fs)
         notes[fs.name] = f"HIR class distribution: {source} over {len(classes)} labels" + (

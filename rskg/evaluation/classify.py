@@ -58,20 +58,18 @@ def run(ucm: UCM) -> ClassifyResult:
         "map": float(np.mean([M.average_precision(base[:, j], y[:, j]) for j in np.flatnonzero(has)]))}
     res.per_label_ap["pretrained + 10 prototypes/label (scores)"] = {
         lab: M.average_precision(base[:, j], y[:, j]) for j, lab in enumerate(ucm.labels)}
-    if ucm.head is not None:
-        from embeddings.backbone import fuse
+    from embeddings.backbone import fuse
 
-        fused = fuse(ucm.raw[te], ucm.encoder.stage_dims, ucm.encoder.fusion)
-        proba = ucm.head.predict_proba(fused)
-        head_labels = list(ucm.head.cfg.labels)
-        if head_labels != ucm.labels:
-            col = [head_labels.index(lab) for lab in ucm.labels]
-            proba = proba[:, col]
-        res.classification["fine-tuned head"] = M.multilabel_scores(y, proba)
-        res.per_label_ap["fine-tuned head"] = {
-            lab: M.average_precision(proba[:, j], y[:, j]) for j, lab in enumerate(ucm.labels)}
-    else:
-        res.notes.append("no fine-tuned head is trained: only the prototype-score baseline is reported")
+    fused = fuse(ucm.raw[te], ucm.encoder.stage_dims, ucm.encoder.fusion)
+    for fs in ucm.variants:
+        if fs.head is None:
+            continue
+        head_labels = list(fs.head.cfg.labels)
+        proba = fs.head.predict_proba(fused)[:, [head_labels.index(lab) for lab in ucm.labels]]
+        res.classification[fs.name] = M.multilabel_scores(y, proba)
+        res.per_label_ap[fs.name] = {lab: M.average_precision(proba[:, j], y[:, j]) for j, lab in enumerate(ucm.labels)}
+    if ucm.head is None:
+        res.notes.append("the product head is not installed (`rskg image train-head`): its rows are missing")
     for fs in ucm.variants:
         res.retrieval[fs.name] = retrieval_scores(fs.feats[te], fs.feats[tr], ucm.truth[te], ucm.truth[tr])
     return res

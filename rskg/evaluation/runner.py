@@ -42,7 +42,8 @@ def _finish(name: str, md: str, summary: dict[str, Any], t0: float, out: Path | 
 
 def run_supplementary(settings: Settings, services: Any, dataset: str, truth_csv: Path,
                       labels: list[str] | None = None, out: Path | None = None,
-                      threshold: float = supplementary.DEFAULT_THRESHOLD, ucm: UCM | None = None) -> Outcome:
+                      threshold: float = supplementary.DEFAULT_THRESHOLD, ucm: UCM | None = None,
+                      protocol_head: bool = True) -> Outcome:
     t0 = time.perf_counter()
     truth = read_truth(truth_csv)
     if labels:
@@ -52,11 +53,11 @@ def run_supplementary(settings: Settings, services: Any, dataset: str, truth_csv
                                   f"Choose among: {', '.join(truth.labels)}.")
     system = _label_system(settings)
     images = from_catalog(services, settings, dataset)
-    ucm = ucm or load_ucm(settings)
+    ucm = ucm or load_ucm(settings, protocol_head=protocol_head)
     raw = raw_features(settings, ucm.encoder, images, progress=True)
     tr = ucm.split.train
     results = []
-    for src_fs, fs in zip(ucm.variants, variants(ucm.encoder, raw), strict=True):
+    for src_fs, fs in zip(ucm.variants, variants(ucm, raw), strict=True):
         source = supplementary.PrototypeSource(
             f"UCMerced train part ({int(tr.sum())} images)", src_fs.feats[tr],
             [ucm.images.label_sets[i] for i in np.flatnonzero(tr)],
@@ -73,17 +74,19 @@ def run_supplementary(settings: Settings, services: Any, dataset: str, truth_csv
     return _finish("supplementary", md, summary, t0, out)
 
 
-def run_cbir(settings: Settings, out: Path | None = None, ucm: UCM | None = None) -> Outcome:
+def run_cbir(settings: Settings, out: Path | None = None, ucm: UCM | None = None, protocol_head: bool = True
+             ) -> Outcome:
     t0 = time.perf_counter()
-    ucm = ucm or load_ucm(settings)
-    rows, notes = cbir.run(ucm, [cbir.merged_residential_head(ucm, settings)])
+    ucm = ucm or load_ucm(settings, protocol_head=protocol_head)
+    rows, notes = cbir.run(ucm)
     md, summary = report.cbir_section(rows, notes, ucm.split.describe(), time.perf_counter() - t0)
     return _finish("cbir", md, summary, t0, out)
 
 
-def run_classify(settings: Settings, out: Path | None = None, ucm: UCM | None = None) -> Outcome:
+def run_classify(settings: Settings, out: Path | None = None, ucm: UCM | None = None, protocol_head: bool = True
+                 ) -> Outcome:
     t0 = time.perf_counter()
-    ucm = ucm or load_ucm(settings)
+    ucm = ucm or load_ucm(settings, protocol_head=protocol_head)
     res = classify.run(ucm)
     md, summary = report.classify_section(res, ucm.split.describe(), ucm.head_info(), time.perf_counter() - t0)
     return _finish("classify", md, summary, t0, out)
@@ -91,13 +94,14 @@ def run_classify(settings: Settings, out: Path | None = None, ucm: UCM | None = 
 
 def run_crossdataset(settings: Settings, out: Path | None = None,
                      targets: tuple[str, ...] = crossdataset.DEFAULT_TARGETS,
-                     classes: tuple[str, ...] = crossdataset.DEFAULT_CLASSES, ucm: UCM | None = None) -> Outcome:
+                     classes: tuple[str, ...] = crossdataset.DEFAULT_CLASSES, ucm: UCM | None = None,
+                     protocol_head: bool = True) -> Outcome:
     t0 = time.perf_counter()
-    ucm = ucm or load_ucm(settings)
+    ucm = ucm or load_ucm(settings, protocol_head=protocol_head)
     system = _label_system(settings)
     imgs = [from_folder(settings, t) for t in targets]
     raws = np.concatenate([raw_features(settings, ucm.encoder, im, progress=True) for im in imgs])
-    feats = {fs.name: fs.feats for fs in variants(ucm.encoder, raws)}
+    feats = {fs.name: fs.feats for fs in variants(ucm, raws)}
     results = crossdataset.run(system, ucm, imgs, feats, classes)
     plot = None
     if out is not None:

@@ -44,6 +44,7 @@ class UCM:
     raw: np.ndarray
     encoder: ImageEncoder
     variants: list[FeatureSet] = field(default_factory=list)
+    extra_heads: list[tuple[str, Any, bool]] = field(default_factory=list)   # (name, head, scene_trained)
 
     @property
     def head(self) -> Any:
@@ -59,7 +60,7 @@ class UCM:
                 f"{len(h.cfg.labels)} labels{'; ' + keys if keys else ''}")
 
 
-def load_ucm(settings: Settings, enc: ImageEncoder | None = None) -> UCM:
+def load_ucm(settings: Settings, enc: ImageEncoder | None = None, protocol_head: bool = True) -> UCM:
     from rskg.ingest.readers.ucmerced import UCMercedReader
 
     enc = enc if enc is not None else encoder(settings)
@@ -72,14 +73,52 @@ def load_ucm(settings: Settings, enc: ImageEncoder | None = None) -> UCM:
         for lab in labs:
             truth[i, col[lab]] = True
     raw = raw_features(settings, enc, images, progress=True)
-    return UCM(images, split, np.asarray(images.scene_labels()), names, truth, raw, enc, variants(enc, raw))
+    ucm = UCM(images, split, np.asarray(images.scene_labels()), names, truth, raw, enc)
+    if protocol_head:
+        ucm.extra_heads.append((PROTOCOL_HEAD, train_protocol_head(ucm, settings), False))
+    ucm.variants = variants(ucm, raw)
+    return ucm
 
 
-def variants(enc: ImageEncoder, raw: np.ndarray) -> list[FeatureSet]:
-    """The feature variants of raw pooled stages: pretrained, and the system's when a head is loaded."""
-    out = [FeatureSet("pretrained", enc.feature_version, fused_features(enc, raw))]
+PROTOCOL_HEAD = "protocol head (train part, residential merged)"
+RESIDENTIAL = ("denseresidential", "mediumresidential", "sparseresidential")
+
+
+def variants(ucm: UCM, raw: np.ndarray) -> list[FeatureSet]:
+    """Feature variants of raw pooled stages: pretrained, the product head's (when installed) and the
+    harness's own heads."""
+    enc = ucm.encoder
+    fused = fused_features(enc, raw)
+    out = [FeatureSet("pretrained", enc.feature_version, fused)]
     if enc.head is not None:
         labels = set(enc.head.cfg.labels)
         out.append(FeatureSet("system (fine-tuned head)", enc.version, enc.features_from_raw(raw), enc.head,
                               "mediumresidential" in labels))
+    for name, head, scene_trained in ucm.extra_heads:
+        out.append(FeatureSet(name, f"{enc.feature_version}-{name}", head.embed_numpy(fused), head, scene_trained))
     return out
+
+
+def train_protocol_head(ucm: UCM, settings: Settings, seed: int = 0) -> Any:
+    """Paper 002's training protocol: a head trained on the train part only, on the scene classes with dense,
+    medium and sparse residential merged into 'residential', plus the 17 multi-labels. Same architecture and
+    loss as the product head (``embeddings.head.train_head``), without augmented views. Cached on disk by
+    feature version, seed and the train images' checksums (training takes minutes on a busy CPU)."""
+    import hashlib
+
+    from embeddings.head import train_head
+    from embeddings.head_model import load_head
+
+    scene = np.where(np.isin(ucm.scene, RESIDENTIAL), "residential", ucm.scene)
+    classes = [str(c) for c in sorted(set(scene.tolist()))]
+    tr = ucm.split.train
+    digest = hashlib.sha256("|".join([*classes, *ucm.labels, *(ucm.images.sha256[i] for i in np.flatnonzero(tr))])
+                            .encode()).hexdigest()[:12]
+    path = settings.cache_dir / "eval_heads" / f"mergedres-{ucm.encoder.feature_version}-s{seed}-{digest}.pt"
+    if path.exists():
+        return load_head(path)
+    y = np.hstack([(scene[:, None] == np.asarray(classes)[None, :]).astype(np.float32), ucm.truth.astype(np.float32)])
+    fused = fused_features(ucm.encoder, ucm.raw)
+    res = train_head(fused[tr], y[tr], None, settings, seed, labels=[*classes, *ucm.labels], save_to=path,
+                     feature_version=ucm.encoder.feature_version)
+    return res.head

@@ -68,7 +68,8 @@ def _expected(data_dir: Path) -> tuple[list[str], dict[str, set[str]]]:
 
 def _cli(home: Path, *args: str) -> str:
     env = {**os.environ, "RSKG_HOME": str(home), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "rskg.cli.main", "eval", "supplementary", *args], env=env,
+    proc = subprocess.run([sys.executable, "-m", "rskg.cli.main", "eval", "supplementary", "--no-protocol-head", *args],
+                          env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
