@@ -6,7 +6,8 @@ import sys
 
 import typer
 
-from rskg.cli import db, mapping, servers
+from rskg.cli import db, image, label, mapping, retrieval, search, servers
+from rskg.cli import eval as eval_cli
 from rskg.cli import ontology as ontology_cli
 from rskg.cli import sync as sync_cli
 from rskg.cli.ingest import ingest as ingest_cmd
@@ -17,16 +18,16 @@ app = typer.Typer(help="rskg: a knowledge graph of remote-sensing training sampl
                   pretty_exceptions_enable=False)
 app.add_typer(servers.app, name="servers")
 app.add_typer(db.app, name="db")
-app.add_typer(mapping.app, name="map")
 app.add_typer(ontology_cli.app, name="ontology")
 app.command(name="sync")(sync_cli.sync)
 app.command(name="ingest")(ingest_cmd)
+app.add_typer(mapping.app, name="map")
+app.add_typer(image.app, name="image")
+retrieval.register(app)          # index build, retrieve, dataset ...
+app.add_typer(eval_cli.app, name="eval")
+search.register(app, eval_cli.app)   # search, describe, search-train, eval text2image
+app.add_typer(label.app, name="label")
 app.command(name="serve")(serve_cmd)
-app.add_typer(__import__("rskg.cli.eval", fromlist=["app"]).app, name="eval")
-__import__("rskg.cli.search", fromlist=["register"]).register(app)
-__import__("rskg.cli.retrieval", fromlist=["register"]).register(app)
-app.add_typer(__import__("rskg.cli.image", fromlist=["app"]).app, name="image")
-app.add_typer(__import__("rskg.cli.label", fromlist=["app"]).app, name="label")
 
 
 def main() -> None:

@@ -127,13 +127,8 @@ def text2image_cmd(
     typer.echo(markdown(result))
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     app.command(name="search")(search_cmd)
     app.command(name="describe")(describe_cmd)
     app.command(name="search-train")(train_cmd)
-    for group in app.registered_groups:
-        if group.name == "eval" and group.typer_instance is not None:
-            group.typer_instance.command(name="text2image")(text2image_cmd)
-            break
-    else:  # no eval group registered: offer the evaluation on its own
-        app.command(name="eval-text2image")(text2image_cmd)
+    eval_app.command(name="text2image")(text2image_cmd)
