@@ -3,8 +3,8 @@ the Neo4j Browser guide and /healthz. Services are built once in the lifespan an
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -76,8 +76,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         svc.pool            # noqa: B018
         app.state.services = svc
         app.state.settings = settings
-        if own:   # load the retrieval caches in the background: the first requests need not pay for it
-            threading.Thread(target=_warm_retrieval, args=(svc,), daemon=True, name="rskg-warm-up").start()
+        if own:   # load the retrieval caches before serving: no request pays for (or queues behind) the loading
+            await asyncio.to_thread(_warm_retrieval, svc)
         try:
             yield
         finally:

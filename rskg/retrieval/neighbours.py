@@ -101,16 +101,25 @@ def exact_rows(nb: Neighbours, index: VectorIndex, store: PrototypeStore, rows: 
     return np.stack([nb.full[int(r)] for r in rows])
 
 
-def lookup(nb: Neighbours, rows: np.ndarray, k: int, excluded: np.ndarray,
-           threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(positions [n, k], sims [n, k], needs_live [n] bool) for store rows already :func:`fill`-ed."""
+def _member(sorted_ids: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """pos in sorted_ids (binary search, no hashing); -1 never matches a position."""
+    at = np.minimum(np.searchsorted(sorted_ids, pos), len(sorted_ids) - 1)
+    return np.asarray(sorted_ids[at] == pos)
+
+
+def lookup(nb: Neighbours, rows: np.ndarray, k: int, excluded: np.ndarray, threshold: float,
+           allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(positions [n, k], sims [n, k], needs_live [n] bool) for store rows already :func:`fill`-ed; ``allowed``
+    (sorted positions) keeps only candidates: exact for a flat index (its lists are exact), so the caller
+    uses it only there."""
     n = len(rows)
     pos = np.stack([nb.pos[int(r)] for r in rows]) if n else np.zeros((0, DEPTH), np.int64)
     sims = np.stack([nb.sims[int(r)] for r in rows]) if n else np.zeros((0, DEPTH), np.float32)
     ok = (pos >= 0) & (sims >= threshold)
-    if len(excluded):                       # excluded is sorted (np.unique): binary search, no hashing
-        at = np.minimum(np.searchsorted(excluded, pos), len(excluded) - 1)
-        ok &= excluded[at] != pos
+    if len(excluded):                       # excluded is sorted (np.unique)
+        ok &= ~_member(excluded, pos)
+    if allowed is not None:
+        ok &= _member(allowed, pos) if len(allowed) else False
     # a full list whose last hit still clears the threshold may hide more hits beyond DEPTH
     deep = (pos[:, -1] >= 0) & (sims[:, -1] >= threshold) if n else np.zeros(0, bool)
     live = deep & (ok.sum(axis=1) < k)

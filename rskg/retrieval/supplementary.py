@@ -69,22 +69,24 @@ def _group_hits(index: VectorIndex, queries: list[Query], group: list[int], k: i
     pos = np.full((len(group), k), -1, np.int64)
     sims = np.full((len(group), k), -np.inf, np.float32)
     live = np.ones(len(group), bool)
-    if allow is None and nb is not None and store is not None and k <= DEPTH:
+    # the cached neighbour lists serve unfiltered requests, and filtered ones on a flat (exact) index
+    if nb is not None and store is not None and k <= DEPTH and (allow is None or index.kind == "flat"):
         cached = rows >= 0
         if cached.any():
             fill(nb, index, store, rows[cached])
-            p, s, need = lookup(nb, rows[cached], k, excl, threshold)
+            p, s, need = lookup(nb, rows[cached], k, excl, threshold, allow)
             pos[cached], sims[cached] = p, s
             live[np.flatnonzero(cached)[~need]] = False
-    if allow is not None and nb is not None and store is not None and (rows >= 0).all():
-        full = exact_rows(nb, index, store, rows)
+    if allow is not None and live.any() and nb is not None and store is not None:
+        li = np.flatnonzero(live)
+        full = exact_rows(nb, index, store, rows[li]) if (rows[li] >= 0).all() else None
         if full is not None:               # small flat index: gather the candidates' precomputed columns
             cand = np.setdiff1d(allow, excl, assume_unique=True)
-            if len(cand) == 0:
-                return pos, sims
-            p, s = topk(full[:, cand], k, cand, threshold)
-            w = p.shape[1]
-            pos[:, :w], sims[:, :w] = p, s
+            pos[li], sims[li] = -1, -np.inf
+            if len(cand):
+                p, s = topk(full[:, cand], k, cand, threshold)
+                w = p.shape[1]
+                pos[li, :w], sims[li, :w] = p, s
             return pos, sims
     if live.any():
         li = np.flatnonzero(live)
@@ -92,6 +94,7 @@ def _group_hits(index: VectorIndex, queries: list[Query], group: list[int], k: i
         pre = tr[rows[li]] if tr is not None and (rows[li] >= 0).all() else None
         p, s = knn_arrays(index, vecs, k, allow, excl, threshold, transformed=pre)
         w = p.shape[1]
+        pos[li], sims[li] = -1, -np.inf
         pos[li, :w], sims[li, :w] = p, s
     return pos, sims
 
@@ -101,8 +104,9 @@ def search(index: VectorIndex, queries: list[Query], k: int, allowed: list[str] 
            store: PrototypeStore | None = None, limit: int | None = None) -> dict[tuple[str, str], Evidence]:
     """(sample id, root) -> best evidence (only the entries that can rank within ``limit``, when given).
 
-    All prototype queries of one query concept are one batched search (or one look-up in the per-prototype
-    neighbour cache ``nb`` for unfiltered requests); the best evidence per sample is chosen with numpy."""
+    All prototype queries of one query concept are one batched search, or one look-up in the per-prototype
+    neighbour cache ``nb`` (unfiltered requests; filtered ones on a flat index), with a live search only for
+    the rows the cache cannot answer; the best evidence per sample is chosen with numpy."""
     roots = sorted({q.root for q in queries})
     allow = None if allowed is None else _positions(index, allowed)
     cols: list[tuple[np.ndarray, ...]] = []

@@ -48,9 +48,15 @@ def test_cached_search_equals_live_search(n: int, ivf: bool) -> None:
         limited = search(idx, qs, k, None, excluded, thr, Neighbours(), st, limit=10)
         top = sorted(live.items(), key=lambda kv: -kv[1].similarity / (1 + kv[1].graph_distance))[:10]
         assert all(limited[key] == ev for key, ev in top)
-    allowed = [f"d:{i}" for i in range(0, n, 3)]
-    restricted = search(idx, qs, 10, allowed, {}, 0.0, Neighbours(), st)
-    assert restricted and {sid for sid, _ in restricted} <= set(allowed)
+    for allowed in ([f"d:{i}" for i in range(0, n, 3)], [f"d:{i}" for i in range(0, n, 97)]):
+        restricted = search(idx, qs, 10, allowed, {"root_a": heavy}, 0.0, Neighbours(), st)
+        live = search(idx, qs, 10, allowed, {"root_a": heavy}, 0.0)
+        assert restricted and {sid for sid, _ in restricted} <= set(allowed)
+        assert not any(sid in heavy for sid, root in restricted if root == "root_a")
+        assert restricted.keys() == live.keys()
+        for key, ev in live.items():
+            assert restricted[key].prototype_id == ev.prototype_id
+            assert abs(restricted[key].similarity - ev.similarity) < 1e-5
 
 
 def test_lookup_flags_rows_whose_cached_list_is_exhausted() -> None:
