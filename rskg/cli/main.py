@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import typer
@@ -31,6 +32,9 @@ app.command(name="serve")(serve_cmd)
 
 
 def main() -> None:
+    # the driver logs server notifications (e.g. "property key does not exist" for a property no node has
+    # yet) as warnings on stdout; they are not errors of the user's command
+    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
     try:
         app(standalone_mode=False)
     except RskgError as exc:
