@@ -7,41 +7,10 @@ block per parameter, and the runnable query.
 from __future__ import annotations
 
 import html
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
 
-import kg
+from kg.guide import QUERIES_FILE, Slide, parse
 
-QUERIES_FILE = Path(kg.__file__).parent / "guide" / "queries.cypher"
-_TITLE = re.compile(r"^//\s*(\d+)\.\s*(.+)$")
-
-
-@dataclass
-class Slide:
-    title: str
-    params: list[str] = field(default_factory=list)
-    query: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-def parse(text: str) -> tuple[list[str], list[Slide]]:
-    intro: list[str] = []
-    slides: list[Slide] = []
-    for line in text.splitlines():
-        m = _TITLE.match(line.strip())
-        if m:
-            slides.append(Slide(title=m.group(2).strip()))
-        elif not slides:
-            if line.startswith("//"):
-                intro.append(line.lstrip("/ ").rstrip())
-        elif line.strip().startswith(":param"):
-            slides[-1].params.append(line.strip())
-        elif line.strip().startswith("//"):
-            slides[-1].notes.append(line.lstrip("/ ").rstrip())
-        elif line.strip():
-            slides[-1].query.append(line.rstrip())
-    return intro, slides
+__all__ = ["QUERIES_FILE", "Slide", "guide_html", "parse", "render"]
 
 
 def _pre(code: str) -> str:

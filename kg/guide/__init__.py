@@ -1,4 +1,9 @@
-"""Saved Cypher queries for Neo4j Browser (queries.cypher) and their parser."""
+"""Saved Cypher queries for Neo4j Browser (``queries.cypher``) and their one parser.
+
+The file is a sequence of numbered blocks: ``// N. title``, optional ``// note`` lines,
+``:param name => 'value';`` lines (Browser syntax), then the query. The API renders the blocks as
+a Browser guide (api/guide.py); ``saved_queries`` gives them as runnable (query, parameters) pairs.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 QUERIES_FILE = Path(__file__).with_name("queries.cypher")
+_TITLE = re.compile(r"^//\s*(\d+)\.\s*(.+)$")
 _PARAM = re.compile(r"^:param\s+(\w+)\s*=>\s*'([^']*)';\s*$")
+
+
+@dataclass
+class Slide:
+    title: str
+    params: list[str] = field(default_factory=list)     # the ':param ...;' lines as written
+    query: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -17,24 +31,29 @@ class SavedQuery:
     params: dict[str, str] = field(default_factory=dict)
 
 
-def saved_queries(path: Path = QUERIES_FILE) -> list[SavedQuery]:
-    """Parse the numbered blocks of queries.cypher: '// N. title', ':param x => '...';' lines, then Cypher."""
-    out: list[SavedQuery] = []
-    cur: SavedQuery | None = None
-    body: list[str] = []
-    for line in path.read_text().splitlines() + ["// 0. end"]:
-        head = re.match(r"^//\s*(\d+)\.\s*(.+)$", line)
-        if head:
-            if cur is not None:
-                cur.cypher = "\n".join(body).strip().rstrip(";")
-                out.append(cur)
-            cur, body = SavedQuery(head.group(2).strip(), ""), []
-            continue
-        if cur is None or line.startswith("//"):
-            continue
-        m = _PARAM.match(line)
+def parse(text: str) -> tuple[list[str], list[Slide]]:
+    """(intro comment lines, one Slide per numbered block)."""
+    intro: list[str] = []
+    slides: list[Slide] = []
+    for line in text.splitlines():
+        m = _TITLE.match(line.strip())
         if m:
-            cur.params[m.group(1)] = m.group(2)
+            slides.append(Slide(title=m.group(2).strip()))
+        elif not slides:
+            if line.startswith("//"):
+                intro.append(line.lstrip("/ ").rstrip())
+        elif line.strip().startswith(":param"):
+            slides[-1].params.append(line.strip())
+        elif line.strip().startswith("//"):
+            slides[-1].notes.append(line.lstrip("/ ").rstrip())
         elif line.strip():
-            body.append(line)
-    return out[:-1] if out and out[-1].title == "end" else out
+            slides[-1].query.append(line.rstrip())
+    return intro, slides
+
+
+def saved_queries(path: Path = QUERIES_FILE) -> list[SavedQuery]:
+    out = []
+    for s in parse(path.read_text(encoding="utf-8"))[1]:
+        params = {m.group(1): m.group(2) for p in s.params if (m := _PARAM.match(p))}
+        out.append(SavedQuery(s.title, "\n".join(s.query).strip().rstrip(";"), params))
+    return out
