@@ -137,7 +137,7 @@ class LabelIndex:
         if vectors.ndim != 2 or len(ids) != vectors.shape[0]:
             raise ValueError(f"{len(ids)} ids for vectors of shape {vectors.shape}")
         self.ids = list(ids)
-        self.index = faiss.IndexFlatIP(vectors.shape[1])
+        self.index: faiss.Index = faiss.IndexFlatIP(vectors.shape[1])
         if len(self.ids):
             self.index.add(vectors)
 

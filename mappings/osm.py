@@ -37,6 +37,7 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, cast
 
 from rskg.errors import DataError
 from rskg.settings import Settings
@@ -125,7 +126,7 @@ def _parse_osn(path: Path, vocab: OsmVocab) -> None:
     g = rdflib.Graph()
     try:
         with gzip.open(path) as f:
-            g.parse(f, format="xml")
+            g.parse(cast(IO[bytes], f), format="xml")
     except Exception as exc:  # rdflib raises many parser types
         raise DataError(f"cannot parse the OSM Semantic Network {path}: {exc}") from exc
     rels = {rdflib.URIRef(_OSN + r) for r in _REL} | {rdflib.URIRef(_SKOS + "related")}

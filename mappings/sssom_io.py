@@ -114,7 +114,7 @@ def import_tsv(path: Path, system: LabelSystem, author: str = "sssom-import") ->
                                   _HINT)
         conf_raw = r.get("confidence")
         no_conf = conf_raw is None or conf_raw == "" or (isinstance(conf_raw, float) and math.isnan(conf_raw))
-        conf = None if no_conf else float(conf_raw)  # type: ignore[arg-type]
+        conf = None if no_conf else float(conf_raw)
         if conf is not None and not 0.0 <= conf <= 1.0:
             raise ValidationError(f"SSSOM row {i}: confidence {conf} outside [0, 1]", _HINT)
         comment = str(r.get("comment") or "")

@@ -40,7 +40,8 @@ def _row(r: Sequence[Any]) -> MappingDecision:
 
 
 def current(conn: Any, dataset: str | None = None, status: Iterable[str] | None = None) -> list[MappingDecision]:
-    sql, params = SELECT_CURRENT, []
+    sql = SELECT_CURRENT
+    params: list[object] = []
     if dataset is not None:
         sql += " AND dataset_id = %s"
         params.append(dataset)

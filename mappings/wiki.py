@@ -15,6 +15,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from rskg.settings import Settings
 
@@ -28,7 +29,7 @@ class WikiSummaries:
         self.online = settings.wiki_online if online is None else online
         self.timeout = settings.wiki_timeout_s
         self.max_chars = max_chars
-        self._client: object | None = None
+        self._client: Any = None  # wikipediaapi.Wikipedia (untyped, imported lazily)
         self._offline_after_error = False
 
     def _path(self, title: str) -> Path:
@@ -59,7 +60,7 @@ class WikiSummaries:
             if self._client is None:
                 self._client = wikipediaapi.Wikipedia(user_agent=USER_AGENT, language="en",
                                                       max_retries=0, timeout=self.timeout)
-            page = self._client.page(title)  # type: ignore[attr-defined]
+            page = self._client.page(title)
             return str(page.summary) if page.exists() else ""
         except Exception as exc:  # no network, DNS, HTTP error...: fall back silently
             log.debug("wikipedia fetch of %r failed (%s); working from the cache", title, exc)

@@ -59,7 +59,7 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
         raise ValidationError(f"--bbox {text!r} is not four numbers", BBOX_HINT) from exc
     if len(parts) != 4:
         raise ValidationError(f"--bbox {text!r} is not four numbers", BBOX_HINT)
-    return parts  # type: ignore[return-value]
+    return parts
 
 
 def _date(text: str | None) -> datetime | None:

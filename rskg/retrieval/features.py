@@ -8,6 +8,7 @@ the image index's version, so prototypes and the index always live in one featur
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import numpy as np
 import zarr
@@ -27,7 +28,7 @@ def _stores(settings: Settings, encoder_version: str) -> list[FeatureStore]:
     for ds_name, ds_group in sorted(feats.groups()):
         for _, enc_group in sorted(ds_group.groups()):
             if enc_group.attrs.get("encoder_version") == encoder_version:
-                out.append(FeatureStore(root, ds_name, encoder_version, int(enc_group.attrs["dim"])))
+                out.append(FeatureStore(root, ds_name, encoder_version, int(cast(int, enc_group.attrs["dim"]))))
     return out
 
 

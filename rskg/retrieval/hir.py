@@ -21,6 +21,7 @@ default 1, and ``QUERY_WEIGHT`` (4, the paper's emphasised-class weight) for the
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from rskg.retrieval.model import SampleHit
 from rskg.retrieval.prototypes import PrototypeStore
 from rskg.retrieval.store import cache, positions
 from rskg.services import Services
+
+if TYPE_CHECKING:
+    from embeddings.head_model import ProjectionHead
 
 TEMPERATURE = 0.05
 QUERY_WEIGHT = 4.0
@@ -76,7 +80,7 @@ class Distributions:
         return w
 
 
-def _usable_head(services: Services, index: VectorIndex) -> object | None:
+def _usable_head(services: Services, index: VectorIndex) -> ProjectionHead | None:
     from embeddings.head_model import file_digest, head_path, load_head
 
     hp = head_path(services.settings.home)

@@ -71,8 +71,8 @@ def reconstruct(index: VectorIndex, pos: np.ndarray) -> np.ndarray:
         return flat_matrix(index)[pos]
     if index.kind != "flat":
         ivf = faiss.extract_index_ivf(index.index)
-        if ivf.direct_map.type == faiss.DirectMap.NoMap:
-            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+        if ivf.direct_map.type == faiss.DirectMap.NoMap:  # type: ignore[attr-defined]  # stub lacks DirectMap
+            ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # stub lacks DirectMap
     return l2n(index.index.reconstruct_batch(pos))
 
 
@@ -154,7 +154,7 @@ def _knn_arrays(index: VectorIndex, queries: np.ndarray, k: int, allowed: np.nda
             return _empty(len(q))
         if len(allow) <= EXACT_LIMIT:
             return topk(q @ reconstruct(index, allow).T, k, allow, min_score)
-        keep: list[object] = []
+        keep: list[faiss.IDSelector] = []
         sel: faiss.IDSelector | None = faiss.IDSelectorBatch(allow)
         nprobe_factor = RESTRICTED_NPROBE_FACTOR
         k = min(k, len(allow))
@@ -164,10 +164,10 @@ def _knn_arrays(index: VectorIndex, queries: np.ndarray, k: int, allowed: np.nda
         nprobe_factor = 1
     target, x = index.index, q
     if index.kind == "flat":
-        params = faiss.SearchParameters(sel=sel) if sel is not None else None
+        params = faiss.SearchParameters(sel=sel) if sel is not None else None  # type: ignore[call-arg]  # swig kwargs
     else:
         ivf = faiss.extract_index_ivf(index.index)
-        params = faiss.SearchParametersIVF(nprobe=min(ivf.nlist, index.params.nprobe * nprobe_factor))
+        params = faiss.SearchParametersIVF(nprobe=min(ivf.nlist, index.params.nprobe * nprobe_factor))  # type: ignore[call-arg]  # swig kwargs
         if sel is not None:
             params.sel = sel
         if transformed is not None:

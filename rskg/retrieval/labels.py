@@ -81,7 +81,7 @@ def _ontology_covers(services: Services) -> list[tuple[str, str, str]]:
     def load() -> list[tuple[str, str, str]]:
         path = services.settings.cache_dir / "retrieval" / f"covers-{version}.json"
         if path.exists():
-            return [tuple(r) for r in json.loads(path.read_text())]  # type: ignore[misc]
+            return [tuple(r) for r in json.loads(path.read_text())]
         system = load_label_system(odir)
         rows = [(m.dataset, m.name, c) for m in system.mappings for c in m.covers]
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,11 +90,11 @@ def _ontology_covers(services: Services) -> list[tuple[str, str, str]]:
         os.replace(tmp, path)
         return rows
 
-    return cache(services).get("ontology_covers", version, load)  # type: ignore[no-any-return]
+    return cache(services).get("ontology_covers", version, load)
 
 
 def lexicon(services: Services) -> Lexicon:
-    return cache(services).get("lexicon", "v", lambda: load_lexicon(services), ttl=LEXICON_TTL_S)  # type: ignore[no-any-return]
+    return cache(services).get("lexicon", "v", lambda: load_lexicon(services), ttl=LEXICON_TTL_S)
 
 
 def resolve(lex: Lexicon, labels: list[str]) -> tuple[list[ConceptMatch], list[str]]:
@@ -141,7 +141,7 @@ def _load_graph(services: Services) -> tuple[list[dict[str, object]], dict[str, 
 
 
 def label_graph(services: Services) -> tuple[list[dict[str, object]], dict[str, str]]:
-    return cache(services).get("label_graph", "v", lambda: _load_graph(services), ttl=LEXICON_TTL_S)  # type: ignore[no-any-return]
+    return cache(services).get("label_graph", "v", lambda: _load_graph(services), ttl=LEXICON_TTL_S)
 
 
 def _derived(services: Services, name: str, params: tuple[object, ...], make: Any) -> Any:

@@ -187,7 +187,7 @@ def prototype_store(services: Services) -> PrototypeStore | None:
     m = _mtime(path)
     if m is None:
         return None
-    return cache(services).get("prototypes", m, lambda: read_store(path))  # type: ignore[no-any-return]
+    return cache(services).get("prototypes", m, lambda: read_store(path))
 
 
 def _links(services: Services, st: PrototypeStore) -> dict[str, list[tuple[str, int]]]:

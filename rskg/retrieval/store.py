@@ -81,7 +81,7 @@ def cache(services: Services) -> RetrievalCache:
     c = services.extras.get("retrieval")
     if c is None:
         c = services.extras.setdefault("retrieval", RetrievalCache())
-    return c  # type: ignore[no-any-return]
+    return c
 
 
 def _mtime(path: Path) -> float | None:
@@ -107,7 +107,7 @@ def image_index(services: Services, required: bool = True) -> VectorIndex | None
             raise NotFoundError(f"no image index at {path}",
                                 "Ingest a dataset first (`rskg ingest ...`); it writes the image index.")
         return None
-    return c.get("image_index", m, lambda: VectorIndex.load(path))  # type: ignore[no-any-return]
+    return c.get("image_index", m, lambda: VectorIndex.load(path))
 
 
 def set_image_index(services: Services, index: VectorIndex | None) -> None:
