@@ -168,7 +168,9 @@ class LabelIndex:
 
         ids_path = path.with_suffix(".ids")
         if not path.is_file() or not ids_path.is_file():
-            raise NotFoundError(f"no label index at {path}", "Build it with `rskg map index`.")
+            raise NotFoundError(f"no label index at {path}",
+                                "Save one first with LabelIndex(ids, vectors).save(path); the `rskg map` commands "
+                                "build their label index in memory and need no file.")
         index = faiss.read_index(str(path))
         ids = ids_path.read_text().split("\n") if index.ntotal else []
         obj = cls.__new__(cls)
