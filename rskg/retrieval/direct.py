@@ -3,7 +3,7 @@
 Two equivalent backends (same rows; ``benchmarks/retrieval.py`` measures both):
 
 Both start from the (label set, source label) pairs that answer the concepts, taken from the cached lexicon
-(Neo4j ``MAPS_TO`` / ``COVERS`` edges plus the ontology's ``covers``), then:
+(Neo4j ``MAPS_TO`` edges and the ``COVERS`` edges that `rskg sync` writes for disjunctive labels), then:
 
 * ``sql`` (default, faster): ONE PostgreSQL query joins ``sample_labels`` with ``samples`` under the step-1
   filter, so candidate ids never travel as a list;

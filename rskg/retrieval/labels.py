@@ -14,8 +14,6 @@ in ``unmatched``; they are data, never Cypher (all queries take parameters).
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +53,6 @@ def load_lexicon(services: Services) -> Lexicon:
             lex.alt.setdefault(label_key(str(a)), []).append(cid)
     rows = [(str(r["dataset"]), str(r["name"]), str(r["concept_id"]))
             for r in services.driver.execute_query(SOURCE_LABEL_LEXICON).records]
-    rows += _ontology_covers(services)
     for label_set, name, cid in dict.fromkeys(rows):
         if cid not in lex.active:
             continue
@@ -64,33 +61,6 @@ def load_lexicon(services: Services) -> Lexicon:
         if (label_set, cid) not in bucket:
             bucket.append((label_set, cid))
     return lex
-
-
-def _ontology_covers(services: Services) -> list[tuple[str, str, str]]:
-    """(label set, name, concept) for the ontology's disjunctive labels (rskg:covers, e.g. RSSCN7
-    "river_lake" covers river and lake), read from the Turtle files of record (cached per version) for
-    as long as the graph sync does not write them as COVERS edges."""
-    from ontology.store import load_label_system, version_of
-
-    odir = services.settings.ontology_dir
-    try:
-        version = version_of(odir)
-    except (FileNotFoundError, OSError):
-        return []
-
-    def load() -> list[tuple[str, str, str]]:
-        path = services.settings.cache_dir / "retrieval" / f"covers-{version}.json"
-        if path.exists():
-            return [tuple(r) for r in json.loads(path.read_text())]
-        system = load_label_system(odir)
-        rows = [(m.dataset, m.name, c) for m in system.mappings for c in m.covers]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(rows))
-        os.replace(tmp, path)
-        return rows
-
-    return cache(services).get("ontology_covers", version, load)
 
 
 def lexicon(services: Services) -> Lexicon:
