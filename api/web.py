@@ -21,6 +21,12 @@ GUIDE_HEADERS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"
 
 
 async def guide(request: Request) -> Response:
+    if request.method == "OPTIONS":
+        # Browser's fetch sends custom headers, so Chromium asks first (CORS preflight)
+        return Response(status_code=204, headers={
+            **GUIDE_HEADERS, "Access-Control-Allow-Methods": "GET, OPTIONS",
+            "Access-Control-Allow-Headers": request.headers.get("access-control-request-headers", "*"),
+            "Access-Control-Max-Age": "600"})
     return HTMLResponse(guide_html(), headers=GUIDE_HEADERS)
 
 
@@ -39,7 +45,7 @@ def web_routes(settings: Settings) -> list[BaseRoute]:
         Route("/review/composite/{composite_id}", composite_review),
         Route("/review/mappings", mapping_review),
         Route("/thumbnails/{name:path}", thumbnail),
-        Route("/guide/rskg.html", guide, methods=["GET"]),
+        Route("/guide/rskg.html", guide, methods=["GET", "OPTIONS"]),
         Mount("/static", app=StaticFiles(directory=PAGES / "static"), name="static"),
         Mount("/sparql", app=create_sparql_app(settings)),
     ]

@@ -20,6 +20,12 @@ def test_browser_guide_is_served_cross_origin(client: Any) -> None:
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
     assert r.text.count('class="pre-scrollable code runnable"') >= 6
     assert "MATCH path = (d:Concept)-[:SUBCLASS_OF*0..]-&gt;(root:Concept {id: $concept})" in r.text
+    # Neo4j Browser's fetch sends custom headers, so Chromium sends a CORS preflight first
+    pre = client.options("/guide/rskg.html", headers={"Origin": "http://127.0.0.1:7474",
+                                                      "Access-Control-Request-Method": "GET",
+                                                      "Access-Control-Request-Headers": "x-ajax-browser-auth"})
+    assert pre.status_code == 204 and pre.headers["access-control-allow-origin"] == "*"
+    assert pre.headers["access-control-allow-headers"] == "x-ajax-browser-auth"
 
 
 def test_sparql_endpoint_is_mounted_and_read_only(client: Any, label_system: Any) -> None:
