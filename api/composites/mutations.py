@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -20,38 +20,21 @@ from api.composites.types import (
 )
 from api.context import Info
 from api.errors import Error
+from api.retrieval.types import RetrievalInput, RetrievalOptions
 from rskg.errors import RskgError
 from rskg.retrieval.model import RetrievalRequest
 
 
 @strawberry.input(description="Filters and parameters shared by every per-label retrieval of a composite.")
-class CompositeOptions:
-    bbox: list[float] | None = None
-    polygon_wkt: str | None = None
-    spatial: str = "intersects"
-    time_from: datetime | None = None
-    time_to: datetime | None = None
-    sensors: list[str] | None = None
-    gsd_min: float | None = None
-    gsd_max: float | None = None
-    datasets: list[str] | None = None
-    alpha: float | None = None
-    beta: float | None = None
-    tau: float | None = None
-    max_distance: float | None = None
-    k_per_prototype: int = 20
-    similarity_threshold: float | None = None
-    limit_direct: int | None = None
-    limit_supplementary: int = 200
-    rerank_hir: bool = False
+class CompositeOptions(RetrievalOptions):
+    pass
 
 
 def template(o: CompositeOptions | None) -> RetrievalRequest:
     from api.retrieval.queries import to_request
-    from api.retrieval.types import RetrievalInput
 
     o = o or CompositeOptions()
-    return to_request(RetrievalInput(labels=[], **{k: getattr(o, k) for k in CompositeOptions.__annotations__}))
+    return to_request(RetrievalInput(labels=[], **{f.name: getattr(o, f.name) for f in dataclasses.fields(o)}))
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")

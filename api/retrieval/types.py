@@ -20,9 +20,8 @@ class HirWeight:
     weight: float
 
 
-@strawberry.input(description="A retrieval request (rskg.retrieval.model.RetrievalRequest).")
-class RetrievalInput:
-    labels: list[str]
+@strawberry.input(description="Filters and parameters of a retrieval (everything but the labels).")
+class RetrievalOptions:
     bbox: list[float] | None = strawberry.field(default=None, description="[minLon, minLat, maxLon, maxLat]")
     polygon_wkt: str | None = None
     spatial: str = strawberry.field(default="intersects", description="'intersects' or 'within'")
@@ -41,6 +40,11 @@ class RetrievalInput:
     limit_direct: int | None = None
     limit_supplementary: int = 200
     rerank_hir: bool = False
+
+
+@strawberry.input(description="A retrieval request (rskg.retrieval.model.RetrievalRequest).")
+class RetrievalInput(RetrievalOptions):
+    labels: list[str]
     hir_weights: list[HirWeight] | None = None
     hir_shortlist: int = 100
     example_sample_id: str | None = None
