@@ -13,7 +13,6 @@ Target: zero errors and p99 < 2 s.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import platform
 import socket
@@ -22,9 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
@@ -46,29 +43,6 @@ QUERY = """query($r: RetrievalInput!) { retrieve(request: $r) {
   timingsMs { step ms } } }"""
 
 
-class CachedExtractor:
-    """The real image encoder behind a per-image feature cache (pixel hash + GSD + encoder version)."""
-
-    def __init__(self, encoder: Any, cache_dir: Path) -> None:
-        self.encoder, self.dim, self.version = encoder, encoder.dim, encoder.version
-        self.dir = cache_dir / "bench_api_features" / hashlib.sha1(self.version.encode()).hexdigest()[:12]
-        self.dir.mkdir(parents=True, exist_ok=True)
-
-    def encode(self, images: Sequence[np.ndarray], gsd_m: Sequence[float | None] | None = None) -> np.ndarray:
-        gsds = list(gsd_m) if gsd_m is not None else [None] * len(images)
-        keys = []
-        for img, g in zip(images, gsds, strict=True):
-            h = hashlib.sha256(np.ascontiguousarray(img).tobytes())
-            h.update(f"{img.shape}|{g}".encode())
-            keys.append(self.dir / f"{h.hexdigest()[:32]}.npy")
-        todo = [j for j, k in enumerate(keys) if not k.exists()]
-        if todo:
-            vecs = self.encoder.encode([images[j] for j in todo], [gsds[j] for j in todo])
-            for j, v in zip(todo, vecs, strict=True):
-                np.save(keys[j], v)
-        return np.stack([np.load(k) for k in keys]).astype(np.float32)
-
-
 def prepare(s: Settings, svc: Services) -> list[str]:
     """Ingest the subset, adopt the curated mappings, build prototypes; returns the class labels."""
     from kg.label_graph import store_weights
@@ -77,7 +51,7 @@ def prepare(s: Settings, svc: Services) -> list[str]:
     from ontology.store import load_label_system
     from rskg.catalog.migrate import migrate
     from rskg.ingest.admin import drop_dataset
-    from rskg.ingest.features import default_extractor
+    from rskg.ingest.features import CachedExtractor, default_extractor
     from rskg.ingest.pipeline import IngestOptions, ingest
     from rskg.retrieval.prototypes import build_prototypes
 
@@ -93,7 +67,7 @@ def prepare(s: Settings, svc: Services) -> list[str]:
     rows += [{"dataset": DATASET, "name": m.name, "concept": c, "rel": "COVERS", "source": f"ucm:{m.name}"}
              for m in ucm for c in getattr(m, "covers", ())]
     svc.driver.execute_query(ADOPT_MAPPINGS, rows=rows)
-    extractor = CachedExtractor(default_extractor(s), load_settings().cache_dir)
+    extractor = CachedExtractor(default_extractor(s), load_settings().cache_dir, "bench_api_features")
     ingest(svc, IngestOptions(url=str(s.data_dir / "ucmerced"), dataset="ucm", dataset_id=DATASET,
                               limit=PER_CLASS, progress=False, workers=2), extractor)
     build_prototypes(svc, s)

@@ -55,17 +55,16 @@ def prepare_corpus(settings: Settings) -> tuple[Settings, Services]:
     from kg.retrieval_queries import ADOPT_MAPPINGS
     from ontology.store import load_label_system
     from rskg.catalog.migrate import migrate
-    from rskg.ingest.features import default_extractor
+    from rskg.ingest.features import CachedExtractor, default_extractor
     from rskg.ingest.pipeline import IngestOptions, ingest, make_reader
     from rskg.retrieval.prototypes import build_prototypes
-    from tests.integration.retrieval.conftest import CachedExtractor
 
     s = bench_home(settings)
     svc = Services(s)
     with svc.connection() as conn:
         migrate(conn)
     system = load_label_system(s.ontology_dir)
-    extractor = CachedExtractor(default_extractor(s), settings.cache_dir)
+    extractor = CachedExtractor(default_extractor(s), settings.cache_dir, "retrieval_test_features")
     for key, folder, limit in SUBSETS:
         opts = IngestOptions(url=str(s.data_dir / folder), dataset=key, dataset_id=PREFIX + key, limit=limit,
                              progress=False, workers=2)

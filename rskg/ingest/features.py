@@ -8,6 +8,7 @@ it atomically. Every ingest checkpoint and every restart calls it, so a killed r
 from __future__ import annotations
 
 import fcntl
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,33 @@ class FeatureExtractor(Protocol):
         """uint8 (H, W, 3) RGB arrays -> float32 (N, dim)."""
         ...
 
+
+class CachedExtractor:
+    """A feature extractor behind a per-image cache on disk (pixel hash + shape + GSD, per encoder version),
+    so that repeated ingests of the same pixels (test fixtures, benchmarks) skip the network."""
+
+    def __init__(self, encoder: FeatureExtractor, cache_dir: Path, name: str = "features") -> None:
+        self.encoder, self.dim, self.version = encoder, encoder.dim, encoder.version
+        self.dir = cache_dir / name / hashlib.sha1(self.version.encode()).hexdigest()[:12]
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def _key(self, img: np.ndarray, gsd: float | None) -> Path:
+        h = hashlib.sha256(np.ascontiguousarray(img).tobytes())
+        h.update(f"{img.shape}|{gsd}".encode())
+        return self.dir / f"{h.hexdigest()[:32]}.npy"
+
+    def encode(self, images: Sequence[np.ndarray], gsd_m: Sequence[float | None] | None = None) -> np.ndarray:
+        gsds = list(gsd_m) if gsd_m is not None else [None] * len(images)
+        keys = [self._key(i, g) for i, g in zip(images, gsds, strict=True)]
+        todo = [j for j, k in enumerate(keys) if not k.exists()]
+        if todo:
+            vecs = self.encoder.encode([images[j] for j in todo], [gsds[j] for j in todo])
+            for j, v in zip(todo, vecs, strict=True):
+                np.save(keys[j], v)
+        out = np.zeros((len(images), self.dim), np.float32)
+        for j, k in enumerate(keys):
+            out[j] = np.load(k)
+        return out
 
 def default_extractor(settings: Settings, backend: str = "onnx") -> FeatureExtractor:
     from embeddings.image import ImageEncoder

@@ -12,13 +12,11 @@ network. Everything the fixture created is removed at the end.
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from kg.label_graph import store_weights
@@ -39,35 +37,6 @@ SUBSETS: tuple[tuple[str, str, int | None], ...] = (
     ("rsscn7", "rsscn7", 3),
     ("bigearthnet_43", "sentinel2_ms", None),
 )
-
-
-class CachedExtractor:
-    """The real ImageEncoder behind a per-image feature cache (keyed by pixel hash, GSD, encoder version)."""
-
-    def __init__(self, encoder: object, cache_dir: Path) -> None:
-        self.encoder = encoder
-        self.dim: int = encoder.dim  # type: ignore[attr-defined]
-        self.version: str = encoder.version  # type: ignore[attr-defined]
-        self.dir = cache_dir / "retrieval_test_features" / hashlib.sha1(self.version.encode()).hexdigest()[:12]
-        self.dir.mkdir(parents=True, exist_ok=True)
-
-    def _key(self, img: np.ndarray, gsd: float | None) -> Path:
-        h = hashlib.sha256(np.ascontiguousarray(img).tobytes())
-        h.update(f"{img.shape}|{gsd}".encode())
-        return self.dir / f"{h.hexdigest()[:32]}.npy"
-
-    def encode(self, images: Sequence[np.ndarray], gsd_m: Sequence[float | None] | None = None) -> np.ndarray:
-        gsds = list(gsd_m) if gsd_m is not None else [None] * len(images)
-        keys = [self._key(i, g) for i, g in zip(images, gsds, strict=True)]
-        out = np.zeros((len(images), self.dim), np.float32)
-        todo = [j for j, k in enumerate(keys) if not k.exists()]
-        if todo:
-            vecs = self.encoder.encode([images[j] for j in todo], [gsds[j] for j in todo])  # type: ignore[attr-defined]
-            for j, v in zip(todo, vecs, strict=True):
-                np.save(keys[j], v)
-        for j, k in enumerate(keys):
-            out[j] = np.load(k)
-        return out
 
 
 @dataclass
@@ -103,7 +72,7 @@ def _drop_stale(svc: Services) -> None:
 @pytest.fixture(scope="session")
 def corpus(services: Services, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
     from rskg.catalog.migrate import migrate
-    from rskg.ingest.features import default_extractor
+    from rskg.ingest.features import CachedExtractor, default_extractor
     from rskg.ingest.pipeline import IngestOptions, ingest, make_reader
     from rskg.retrieval.prototypes import build_prototypes, store_key
 
@@ -139,7 +108,7 @@ def corpus(services: Services, data_dir: Path, tmp_path_factory: pytest.TempPath
                           "source": f"{m.dataset}:{m.name}"} for c in m.covers]
     svc.driver.execute_query(ADOPT_MAPPINGS, rows=rows)
 
-    extractor = CachedExtractor(default_extractor(s), main.cache_dir)
+    extractor = CachedExtractor(default_extractor(s), main.cache_dir, "retrieval_test_features")
     for opts in opts_list:
         ingest(svc, opts, extractor)  # type: ignore[arg-type]
     report = build_prototypes(svc, s)
