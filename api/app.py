@@ -57,12 +57,22 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 def _warm_retrieval(services: Services) -> None:
+    import os
+
     from rskg.retrieval.pipeline import warm_up
 
     try:
         warm_up(services)
     except Exception:  # noqa: BLE001 - a missing index / stopped server is reported by the first request
         logging.getLogger(__name__).warning("retrieval warm-up failed", exc_info=True)
+    # one PostgreSQL connection per worker thread (asyncio.to_thread's default pool: cores + 4) opened now, so
+    # a burst of requests does not open them (a backend start each) while it is being served
+    pool = services.pool
+    pool.resize(min_size=min(services.settings.pg_pool_max, (os.cpu_count() or 1) + 4), max_size=pool.max_size)
+    try:
+        pool.wait(timeout=10)
+    except Exception:  # noqa: BLE001 - the pool keeps trying in the background; requests still get connections
+        logging.getLogger(__name__).warning("PostgreSQL pool warm-up incomplete", exc_info=True)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.tools import merge_types
 
 from api.catalog.queries import CatalogQueries
@@ -22,6 +29,7 @@ from api.retrieval.queries import RetrievalQueries
 MAX_DEPTH = 10
 MAX_ALIASES = 20
 MAX_TOKENS = 3000
+DOCUMENT_CACHE = 512    # distinct query texts whose parsed document and validation result are kept (LRU)
 
 QUERY_TYPES: tuple[type, ...] = (ConceptQueries, CatalogQueries, MappingQueries, RetrievalQueries, CompositeQueries,
                                   __import__("api.search.queries", fromlist=["x"]).SearchQueries)
@@ -35,6 +43,10 @@ def build_schema() -> strawberry.Schema:
         QueryDepthLimiter(max_depth=MAX_DEPTH),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        # a client sends the same few query texts again and again: parse and validate each once (the limits
+        # above are part of the parse options / validation rules, so they stay in force for cached documents)
+        ParserCache(maxsize=DOCUMENT_CACHE),
+        ValidationCache(maxsize=DOCUMENT_CACHE),
         RskgErrorHints(),
         MaskErrors(should_mask_error=should_mask_error, error_message=MASKED_MESSAGE),
         QueryCounts,

@@ -102,9 +102,14 @@ def exact_rows(nb: Neighbours, index: VectorIndex, store: PrototypeStore, rows: 
 
 
 def _member(sorted_ids: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """pos in sorted_ids (binary search, no hashing); -1 never matches a position."""
-    at = np.minimum(np.searchsorted(sorted_ids, pos), len(sorted_ids) - 1)
-    return np.asarray(sorted_ids[at] == pos)
+    """pos in sorted_ids, by a boolean mask over positions (one gather; a binary search per element cost ~1 ms
+    per request at 300 prototype rows x DEPTH); -1 never matches a position (it reads the mask's last slot,
+    which is always False)."""
+    if not len(sorted_ids) or not pos.size:
+        return np.zeros(pos.shape, bool)
+    mask = np.zeros(int(max(sorted_ids[-1], pos.max())) + 2, bool)
+    mask[sorted_ids] = True
+    return mask[pos]
 
 
 def lookup(nb: Neighbours, rows: np.ndarray, k: int, excluded: np.ndarray, threshold: float,

@@ -68,3 +68,17 @@ def test_lookup_flags_rows_whose_cached_list_is_exhausted() -> None:
     pos, sims, live = lookup(nb, np.asarray([0, 1]), 10, excl, -1.0)
     assert live.tolist() == [True, False]
     assert pos.shape == (2, 10) and not np.isin(pos[1], excl).any() and (np.diff(sims[1]) <= 0).all()
+
+
+def test_member_matches_isin_and_never_matches_padding() -> None:
+    from rskg.retrieval.neighbours import _member
+
+    rng = np.random.default_rng(7)
+    for n_ids, hi in [(1, 5), (40, 100), (420, 5000), (3000, 3000)]:
+        ids = np.unique(rng.integers(0, hi, n_ids)).astype(np.int64)
+        pos = rng.integers(-1, hi + 50, (30, DEPTH)).astype(np.int64)   # -1 = padding; some beyond every id
+        got = _member(ids, pos)
+        assert got.shape == pos.shape
+        assert (got == (np.isin(pos, ids) & (pos >= 0))).all()
+    assert not _member(np.zeros(0, np.int64), np.asarray([[0, -1]])).any()
+    assert _member(np.asarray([0]), np.full((2, 3), -1)).sum() == 0
