@@ -6,6 +6,7 @@ import strawberry
 
 from api.context import Info
 from api.retrieval.types import RetrievalInput, RetrievalResult
+from api.uploads import decode_image
 from rskg.errors import ValidationError
 from rskg.retrieval.model import RetrievalRequest
 
@@ -23,7 +24,8 @@ def to_request(i: RetrievalInput) -> RetrievalRequest:
         similarity_threshold=i.similarity_threshold, limit_direct=i.limit_direct,
         limit_supplementary=i.limit_supplementary, rerank_hir=i.rerank_hir,
         hir_weights={w.concept_id: w.weight for w in i.hir_weights} if i.hir_weights else None,
-        hir_shortlist=i.hir_shortlist, example_sample_id=i.example_sample_id)
+        hir_shortlist=i.hir_shortlist, example_sample_id=i.example_sample_id,
+        example_image=decode_image(i.example_image_base64, "exampleImageBase64"), example_gsd_m=i.example_gsd_m)
 
 
 @strawberry.type

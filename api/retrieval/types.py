@@ -48,6 +48,11 @@ class RetrievalInput(RetrievalOptions):
     hir_weights: list[HirWeight] | None = None
     hir_shortlist: int = 100
     example_sample_id: str | None = None
+    example_image_base64: str | None = strawberry.field(
+        default=None, description="query by example: an uploaded image (PNG/JPEG/TIFF bytes, standard base64, at "
+                                  "most 20 MiB), encoded with the image index's encoder")
+    example_gsd_m: float | None = strawberry.field(
+        default=None, description="ground sampling distance of exampleImageBase64 in metres (unknown if unset)")
 
 
 async def _concept(info: Info, concept_id: str) -> Concept | None:

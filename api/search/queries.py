@@ -3,16 +3,11 @@ over-long text, bad image) come back as GraphQL errors with their hint (api.erro
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 import strawberry
 
 from api.context import Info
 from api.search.types import Description, SearchResult
-from rskg.errors import ValidationError
-
-MAX_BASE64_CHARS = 28_000_000          # about 20 MiB of image bytes
+from api.uploads import decode_image
 
 
 @strawberry.type
@@ -33,15 +28,7 @@ class SearchQueries:
                        top: int = 10) -> Description:
         from rskg.search.describe import describe
 
-        image = None
-        if image_base64 is not None:
-            if len(image_base64) > MAX_BASE64_CHARS:
-                raise ValidationError("imageBase64 is too large", "Send an image of at most 20 MiB.")
-            try:
-                image = base64.b64decode(image_base64, validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise ValidationError(f"imageBase64 is not valid base64: {exc}",
-                                      "Encode the PNG/JPEG/TIFF bytes with standard base64.") from exc
+        image = decode_image(image_base64, "imageBase64")
         ctx = info.context
         d = await ctx.db.call(describe, ctx.services, ctx.settings, sample_id, image, top)
         return Description.of(d)

@@ -73,11 +73,18 @@ def _date(text: str | None) -> datetime | None:
 
 def _request(labels: list[str], bbox: str | None, date_from: str | None, date_to: str | None,
              datasets: str | None, threshold: float | None, k: int, limit: int, hir: bool,
-             example: str | None, max_distance: float | None) -> RetrievalRequest:
+             example: str | None, max_distance: float | None, example_image: Path | None = None,
+             example_gsd: float | None = None) -> RetrievalRequest:
+    image = None
+    if example_image is not None:
+        if not example_image.is_file():
+            raise ValidationError(f"--example-image {example_image} is not a file", "Give the path of a PNG/JPEG/TIFF.")
+        image = example_image.read_bytes()
     return RetrievalRequest(labels=labels, bbox=_bbox(bbox), time_from=_date(date_from), time_to=_date(date_to),
                             datasets=[d for d in datasets.split(",") if d] if datasets else None,
                             similarity_threshold=threshold, k_per_prototype=k, limit_supplementary=limit,
-                            rerank_hir=hir, example_sample_id=example, max_distance=max_distance)
+                            rerank_hir=hir, example_sample_id=example, max_distance=max_distance,
+                            example_image=image, example_gsd_m=example_gsd)
 
 
 def result_json(res: RetrievalResult) -> dict[str, object]:
@@ -125,6 +132,8 @@ def retrieve_cmd(
     limit: int = typer.Option(200, help="most supplementary samples"),
     hir: bool = typer.Option(False, "--hir", help="re-rank supplementary samples (paper 002 HIR)"),
     example: str | None = typer.Option(None, help="query by example: a sample id"),
+    example_image: Path | None = typer.Option(None, "--example-image", help="query by example: an image file"),
+    example_gsd: float | None = typer.Option(None, "--example-gsd", help="its GSD in metres (default unknown)"),
     max_distance: float | None = typer.Option(None, help="Dijkstra radius (default: settings)"),
     show: int = typer.Option(5, help="samples printed per list"),
     as_json: bool = typer.Option(False, "--json", help="print the whole result as JSON"),
@@ -132,7 +141,8 @@ def retrieve_cmd(
     """Retrieve training samples for labels (filter -> label expansion -> direct + supplementary samples)."""
     from rskg.retrieval.pipeline import retrieve
 
-    req = _request(labels or [], bbox, date_from, date_to, datasets, threshold, k, limit, hir, example, max_distance)
+    req = _request(labels or [], bbox, date_from, date_to, datasets, threshold, k, limit, hir, example, max_distance,
+                   example_image, example_gsd)
     with Services(load_settings()) as svc:
         res = retrieve(svc, svc.settings, req)
     if as_json:

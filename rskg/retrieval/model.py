@@ -30,6 +30,7 @@ class RetrievalRequest:
     rerank_hir: bool = False                            # paper 002 second stage
     example_sample_id: str | None = None                # query by example (sample in the catalog)
     example_image: bytes | None = None                  # query by example (uploaded image bytes)
+    example_gsd_m: float | None = None                  # its ground sampling distance (None: unknown)
     # optional additions (rskg.retrieval.pipeline)
     spatial: str = "intersects"                         # bbox/polygon predicate: "intersects" | "within"
     hir_weights: dict[str, float] | None = None         # HIR class weights by concept id (default 1; query 4)

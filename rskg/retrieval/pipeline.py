@@ -55,6 +55,11 @@ def _validate(req: RetrievalRequest) -> None:
         v = getattr(req, name)
         if v is not None and v < 0:
             raise ValidationError(f"{name} must not be negative", "Leave it unset to use the settings.")
+    if req.example_sample_id is not None and req.example_image is not None:
+        raise ValidationError("a retrieval takes one example: a sample id or an image, not both",
+                              "Drop one of the two.")
+    if req.example_gsd_m is not None and not 0.0 < req.example_gsd_m <= 10_000.0:
+        raise ValidationError("example_gsd_m must be within (0, 10000] metres", "Use e.g. 0.3 for UCMerced.")
     filters.validate(req)
 
 
@@ -84,7 +89,7 @@ def example_feature(services: Services, req: RetrievalRequest, encoder_version: 
         rgb = np.asarray(Image.open(io.BytesIO(req.example_image)).convert("RGB"))
     except (UnidentifiedImageError, OSError) as exc:
         raise ValidationError(f"example_image is not a readable image: {exc}", "Send PNG, JPEG or TIFF bytes.") from exc
-    return l2n(enc.encode([rgb])[0])
+    return l2n(enc.encode([rgb], [req.example_gsd_m])[0])
 
 
 def retrieve(services: Services, settings: Settings, request: RetrievalRequest) -> RetrievalResult:

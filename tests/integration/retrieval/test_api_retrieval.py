@@ -79,3 +79,44 @@ def test_retrieve_with_injection_strings_is_harmless(api: TestClient, corpus: An
         assert out["data"]["retrieve"]["unmatched"] == [s] and out["data"]["retrieve"]["direct"] == []
     out = _q(api, RETRIEVE, {"r": {"labels": ["river"], "datasets": datasets}})
     assert out["data"]["retrieve"]["direct"]
+
+
+EXAMPLE = """query($r: RetrievalInput!) { retrieve(request: $r) {
+  supplementary { sampleId conceptId evidence { prototypeId similarity } } notes } }"""
+
+
+def test_retrieve_by_uploaded_example_image(api: TestClient, corpus: Any) -> None:
+    """An uploaded image (base64 in the variables) is encoded like an ingested one: uploading the pixels of a
+    catalog sample finds that very sample first (cosine ~1), then exactly what a query by its sample id finds."""
+    import base64
+
+    rel = "images/river/river00.jpg"
+    ex = f"{corpus.datasets['ucm']}:{rel}"
+    raw = (corpus.settings.data_dir / "ucmerced" / rel).read_bytes()
+    common = {"labels": [], "similarityThreshold": 0.3, "kPerPrototype": 10}
+    by_image = _q(api, EXAMPLE, {"r": {**common, "exampleImageBase64": base64.b64encode(raw).decode(),
+                                       "exampleGsdM": 0.3}})
+    assert "errors" not in by_image, by_image
+    hits = by_image["data"]["retrieve"]["supplementary"]
+    assert hits[0]["sampleId"] == ex and hits[0]["evidence"]["similarity"] > 0.999
+    assert all(h["conceptId"] == "example" and h["evidence"]["prototypeId"] == "example:image" for h in hits)
+    by_id = _q(api, EXAMPLE, {"r": {**common, "exampleSampleId": ex}})["data"]["retrieve"]["supplementary"]
+    by_id = by_id[:len(hits) - 1]          # the image's k neighbours include itself, the sample id's do not
+    assert by_id and [h["sampleId"] for h in hits[1:]] == [h["sampleId"] for h in by_id]
+    for a, b in zip(hits[1:], by_id, strict=True):
+        assert abs(a["evidence"]["similarity"] - b["evidence"]["similarity"]) < 1e-4
+
+
+def test_retrieve_rejects_bad_example_images(api: TestClient) -> None:
+    import base64
+
+    cases = [({"exampleImageBase64": "not base64!"}, "not valid base64"),
+             ({"exampleImageBase64": base64.b64encode(b"plain text, no image").decode()}, "not a readable image"),
+             ({"exampleImageBase64": "", "labels": ["river"]}, "is empty"),
+             ({"exampleImageBase64": base64.b64encode(b"x").decode(), "exampleSampleId": "ucm:x"}, "not both"),
+             ({"labels": ["river"], "exampleGsdM": -1.0}, "example_gsd_m")]
+    for extra, message in cases:
+        out = _q(api, EXAMPLE, {"r": {"labels": [], **extra}})
+        assert out.get("data") is None or out["data"].get("retrieve") is None
+        assert message in out["errors"][0]["message"], out
+        assert out["errors"][0]["extensions"]["hint"]

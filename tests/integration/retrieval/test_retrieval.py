@@ -165,3 +165,25 @@ def test_prototypes_in_graph_and_train_split(corpus):
     assert read_store(s.index_dir / "prototypes.npz").fit.startswith("allowlist")
     again = build_prototypes(svc, s)
     assert again.version == rep.version and again.prototypes == rep.prototypes
+
+
+def test_cli_retrieve_by_example_image(corpus, monkeypatch):
+    """`rskg retrieve --example-image FILE --json`: the file's pixels are encoded like an ingested sample."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from rskg.cli.main import app
+
+    monkeypatch.setenv("RSKG_HOME", str(corpus.settings.home))
+    monkeypatch.setenv("RSKG_DATA_DIR", str(corpus.settings.data_dir))
+    rel = "images/beach/beach01.jpg"
+    out = CliRunner().invoke(app, ["retrieve", "--example-image", str(corpus.settings.data_dir / "ucmerced" / rel),
+                                   "--example-gsd", "0.3", "--threshold", "0.3", "--k", "5", "--json"])
+    assert out.exit_code == 0, out.output
+    res = json.loads(out.output[out.output.index("{"):])
+    sup = res["supplementary"]
+    assert sup[0]["sample_id"] == f"{corpus.datasets['ucm']}:{rel}" and sup[0]["evidence"]["similarity"] > 0.999
+    assert "example_image" not in res["request"] and res["request"]["example_gsd_m"] == 0.3
+    bad = CliRunner().invoke(app, ["retrieve", "--example-image", "/nonexistent.png"])
+    assert bad.exit_code != 0 and "is not a file" in str(bad.exception)
