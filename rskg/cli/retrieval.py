@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -71,6 +72,17 @@ def _date(text: str | None) -> datetime | None:
         raise ValidationError(f"{text!r} is not a date", "Use ISO dates, e.g. 2017-06-01 or 2017-06-01T12:00.") from exc
 
 
+# the options `rskg retrieve` and `rskg dataset build` share (one declaration each)
+BBoxOpt = Annotated[str | None, typer.Option(help="minlon,minlat,maxlon,maxlat (WGS 84)")]
+DateFromOpt = Annotated[str | None, typer.Option("--from", help="acquired on/after (ISO date)")]
+DateToOpt = Annotated[str | None, typer.Option("--to", help="acquired on/before (ISO date)")]
+DatasetsOpt = Annotated[str | None, typer.Option(help="comma-separated dataset ids")]
+ThresholdOpt = Annotated[float | None, typer.Option(help="cosine similarity floor of supplementary samples")]
+KOpt = Annotated[int, typer.Option(help="neighbours per prototype")]
+HirOpt = Annotated[bool, typer.Option("--hir", help="re-rank supplementary samples (paper 002 HIR)")]
+MaxDistanceOpt = Annotated[float | None, typer.Option(help="Dijkstra radius (default: settings)")]
+
+
 def _request(labels: list[str], bbox: str | None, date_from: str | None, date_to: str | None,
              datasets: str | None, threshold: float | None, k: int, limit: int, hir: bool,
              example: str | None, max_distance: float | None, example_image: Path | None = None,
@@ -123,18 +135,18 @@ def _print(res: RetrievalResult, show: int) -> None:
 
 def retrieve_cmd(
     labels: list[str] = typer.Argument(None, help="labels, synonyms, source-label spellings or concept ids"),
-    bbox: str | None = typer.Option(None, help="minlon,minlat,maxlon,maxlat (WGS 84)"),
-    date_from: str | None = typer.Option(None, "--from", help="acquired on/after (ISO date)"),
-    date_to: str | None = typer.Option(None, "--to", help="acquired on/before (ISO date)"),
-    datasets: str | None = typer.Option(None, help="comma-separated dataset ids"),
-    threshold: float | None = typer.Option(None, help="cosine similarity floor of supplementary samples"),
-    k: int = typer.Option(20, help="neighbours per prototype"),
+    bbox: BBoxOpt = None,
+    date_from: DateFromOpt = None,
+    date_to: DateToOpt = None,
+    datasets: DatasetsOpt = None,
+    threshold: ThresholdOpt = None,
+    k: KOpt = 20,
     limit: int = typer.Option(200, help="most supplementary samples"),
-    hir: bool = typer.Option(False, "--hir", help="re-rank supplementary samples (paper 002 HIR)"),
+    hir: HirOpt = False,
     example: str | None = typer.Option(None, help="query by example: a sample id"),
     example_image: Path | None = typer.Option(None, "--example-image", help="query by example: an image file"),
     example_gsd: float | None = typer.Option(None, "--example-gsd", help="its GSD in metres (default unknown)"),
-    max_distance: float | None = typer.Option(None, help="Dijkstra radius (default: settings)"),
+    max_distance: MaxDistanceOpt = None,
     show: int = typer.Option(5, help="samples printed per list"),
     as_json: bool = typer.Option(False, "--json", help="print the whole result as JSON"),
 ) -> None:
@@ -155,20 +167,21 @@ def retrieve_cmd(
 def dataset_build(
     name: str = typer.Argument(..., help="name of the composite dataset"),
     labels: str = typer.Option(..., help="comma-separated labels, one retrieval subtask each"),
-    bbox: str | None = typer.Option(None, help="minlon,minlat,maxlon,maxlat (WGS 84)"),
-    date_from: str | None = typer.Option(None, "--from", help="acquired on/after (ISO date)"),
-    date_to: str | None = typer.Option(None, "--to", help="acquired on/before (ISO date)"),
-    datasets: str | None = typer.Option(None, help="comma-separated dataset ids"),
-    threshold: float | None = typer.Option(None, help="cosine similarity floor of supplementary samples"),
-    k: int = typer.Option(20, help="neighbours per prototype"),
+    bbox: BBoxOpt = None,
+    date_from: DateFromOpt = None,
+    date_to: DateToOpt = None,
+    datasets: DatasetsOpt = None,
+    threshold: ThresholdOpt = None,
+    k: KOpt = 20,
     limit: int = typer.Option(200, help="most supplementary samples per label"),
-    hir: bool = typer.Option(False, "--hir", help="re-rank supplementary samples (paper 002 HIR)"),
+    hir: HirOpt = False,
+    max_distance: MaxDistanceOpt = None,
     author: str = typer.Option("rskg", help="recorded as created_by"),
 ) -> None:
     """Build a composite dataset: one retrieval per label in parallel, stored in PostgreSQL."""
     from rskg.datasets.composite import build_composite
 
-    tmpl = _request([], bbox, date_from, date_to, datasets, threshold, k, limit, hir, None, None)
+    tmpl = _request([], bbox, date_from, date_to, datasets, threshold, k, limit, hir, None, max_distance)
     with Services(load_settings()) as svc:
         comp = build_composite(svc, svc.settings, name, [x for x in labels.split(",") if x.strip()], tmpl,
                                created_by=author)
