@@ -53,6 +53,7 @@ eval: servers-up ## quality vs the papers -> benchmarks/results/eval.md + PNG pl
 	$(BIN)/rskg eval classify
 	$(BIN)/rskg eval crossdataset
 	$(BIN)/rskg eval supplementary --dataset ucm --truth $(EVAL_DATA)/ucmerced/multilabels.csv
+	$(BIN)/rskg eval expansion
 	$(BIN)/rskg eval report
 
 lint: venv

@@ -53,10 +53,12 @@ class Settings(BaseSettings):
     # SIMILAR_TO weight alpha/score (score >= sim_threshold 0.6 -> 1.0..1.67); ADJACENT_TO weight
     # beta/(cooccurrence+tau): with beta=50 a pair seen in 100 images costs 0.5, one seen in 5 costs 8.3.
     # beta=1 made every co-occurrence cheaper than 0.2, and every query reached 284 of 293 concepts.
+    # max_distance 1.0 (not 1.5): best weighted F1 of supplementary samples in `rskg eval expansion`
+    # (0.715 vs 0.656 at 1.5 and 0.642 without expansion; benchmarks/results/eval_expansion.md).
     alpha: float = 1.0
     beta: float = 50.0
     tau: float = 1.0
-    max_distance: float = 1.5
+    max_distance: float = 1.0
     # retrieval step 4: a prototype kNN hit becomes a supplementary sample at cosine similarity >= this
     retrieval_similarity_threshold: float = 0.6
     sim_text_weight: float = 0.7

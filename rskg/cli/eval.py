@@ -55,6 +55,26 @@ def supplementary_cmd(
     _done(o, no_write)
 
 
+@app.command("expansion")
+def expansion_cmd(
+    threshold: float = typer.Option(0.6, "--threshold", help="cosine similarity floor of a supplementary hit"),
+    out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v"),
+) -> None:
+    """Does the Eq. 1 label-graph expansion add correct supplementary samples? A sweep of its parameters on the
+    UCMerced test split (ADJACENT_TO from the train part only)."""
+    from rskg.evaluation.runner import run_expansion
+    from rskg.services import Services
+
+    _setup(verbose)
+    settings = load_settings()
+    services = Services(settings)
+    try:
+        o = run_expansion(settings, services, None if no_write else out, threshold=threshold)
+    finally:
+        services.close()
+    _done(o, no_write)
+
+
 @app.command("cbir")
 def cbir_cmd(out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v"),
              protocol_head: bool = ProtoOpt) -> None:

@@ -21,7 +21,7 @@ from rskg.evaluation.classify import PAPER_004, PAPER_004_NOTE, ClassifyResult
 from rskg.evaluation.crossdataset import REFERENCE, CrossResult
 from rskg.evaluation.supplementary import PAPER_000_TABLE4, SupplementaryResult
 
-SECTIONS = ("supplementary", "cbir", "classify", "crossdataset")
+SECTIONS = ("supplementary", "expansion", "cbir", "classify", "crossdataset")
 
 
 def f3(x: float | None) -> str:

@@ -112,5 +112,29 @@ def run_crossdataset(settings: Settings, out: Path | None = None,
     return _finish("crossdataset", md, summary, t0, out)
 
 
+def run_expansion(settings: Settings, services: Any, out: Path | None = None, ucm: UCM | None = None,
+                  threshold: float = 0.6) -> Outcome:
+    """Eq. 1 expansion vs per-concept search on the UCMerced test split (rskg.evaluation.expansion)."""
+    from rskg.evaluation import expansion
+    from rskg.retrieval.labels import label_graph
+
+    t0 = time.perf_counter()
+    system = _label_system(settings)
+    ucm = ucm or load_ucm(settings, protocol_head=False)
+    tr = ucm.split.train
+    base, _ = label_graph(services)
+    co = expansion.train_cooccurrence(system, [ucm.images.label_sets[i] for i in np.flatnonzero(tr)],
+                                      settings.data_dir)
+    grid = expansion.default_settings(settings.alpha, settings.beta, settings.tau, settings.max_distance,
+                                      settings.adjacency_min_lift)
+    results = [expansion.run(system, base, co, settings.adjacency_min_cooccurrence, fs.feats, tr,
+                             list(ucm.scene), ucm.images.label_sets, ucm.truth, ucm.labels, grid, fs.name,
+                             threshold=threshold, progress=log.info)
+               for fs in ucm.variants]
+    md, summary = expansion.markdown(results, ucm.split.describe(), time.perf_counter() - t0, threshold,
+                                     expansion.K_PER_PROTOTYPE)
+    return _finish("expansion", md, summary, t0, out)
+
+
 def shared_ucm(settings: Settings) -> UCM:
     return load_ucm(settings, encoder(settings))
