@@ -11,8 +11,6 @@ from api.context import Info
 from api.pagination import Edge, PageInfo, check_first, decode_cursor, encode_cursor
 from rskg.errors import ValidationError
 
-KIND_ORDER = {"direct": 0, "supplementary": 1}
-
 
 def composite_of(summary: object) -> Composite:
     s = summary
@@ -27,28 +25,24 @@ def composite_of(summary: object) -> Composite:
 
 async def item_page(info: Info, composite_id: str, kind: str | None, decision: str | None, first: int,
                     after: str | None) -> CompositeItemConnection:
-    from rskg.datasets.export import items
+    """One page of items, filtered and keyset-paged in PostgreSQL (cursor = the last item's sort key)."""
+    from rskg.datasets.items import items_page
 
     first = check_first(first)
-    if kind is not None and kind not in KIND_ORDER:
-        raise ValidationError(f"kind {kind!r} unknown", "Use 'direct' or 'supplementary'.")
-    if decision is not None and decision not in ("accept", "reject", "pending"):
-        raise ValidationError(f"decision {decision!r} unknown", "Use 'accept', 'reject' or 'pending'.")
-    info.context.db.counter.postgres += 1
-    rows = await info.context.db.call(items, info.context.services, composite_id)
-    rows = [r for r in rows if (kind is None or r.kind == kind) and (decision is None or r.decision == decision)]
-    rows.sort(key=lambda r: (r.concept_id, KIND_ORDER.get(r.kind, 2), -r.score, r.sample_id))
-    start = 0
-    key = decode_cursor(after)
-    if key is not None:
+    key = None
+    raw = decode_cursor(after)
+    if raw is not None:
         try:
-            start = int(key) + 1
-        except ValueError as exc:
+            c, k, sc, sid = json.loads(raw)
+            key = (str(c), str(k), float(sc), str(sid))
+        except (ValueError, TypeError) as exc:
             raise ValidationError("invalid cursor for composite items", "Use pageInfo.endCursor.") from exc
-    page = rows[start:start + first]
-    edges = [Edge(node=CompositeItem.of(r), cursor=encode_cursor(str(start + n))) for n, r in enumerate(page)]
-    return CompositeItemConnection(edges=edges, total_count=len(rows), page_info=PageInfo(
-        has_next_page=start + first < len(rows), has_previous_page=start > 0,
+    info.context.db.counter.postgres += 2
+    page = await info.context.db.call(items_page, info.context.services, composite_id, first, key, kind, decision)
+    edges = [Edge(node=CompositeItem.of(it), cursor=encode_cursor(json.dumps(list(k))))
+             for it, k in zip(page.items, page.keys, strict=True)]
+    return CompositeItemConnection(edges=edges, total_count=page.total, page_info=PageInfo(
+        has_next_page=page.has_next, has_previous_page=key is not None,
         start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
 
 

@@ -21,7 +21,7 @@ import csv
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,8 @@ import numpy as np
 from PIL import Image
 
 from rskg.catalog.zarr_store import PixelStore
-from rskg.datasets.composite import _uuid, get_composite
+from rskg.datasets.composite import get_composite
+from rskg.datasets.items import Item, items
 from rskg.errors import ValidationError
 from rskg.services import Services
 
@@ -37,52 +38,9 @@ FORMATS = ("imagefolder", "stac", "csv")
 ITEMS_FILE = "items.csv"
 STAC_FILE = "collection.json"
 
-SELECT_ITEMS = """
-SELECT i.sample_id, i.concept_id, i.kind, i.score, i.evidence, coalesce(f.decision, 'pending'),
-       s.dataset_id, d.name, d.url, d.license, d.citation, s.source_path, s.storage,
-       ST_AsGeoJSON(s.footprint), ST_AsText(s.footprint), s.acquired_at, s.created_at, s.gsd_m, s.sensor,
-       s.width, s.height, s.labels
-FROM composite_items i
-JOIN samples s ON s.id = i.sample_id
-JOIN datasets d ON d.id = s.dataset_id
-LEFT JOIN LATERAL (
-    SELECT decision FROM feedback fb
-    WHERE fb.composite_id = i.composite_id AND fb.sample_id = i.sample_id AND fb.concept_id = i.concept_id
-    ORDER BY fb.decided_at DESC, fb.id DESC LIMIT 1) f ON true
-WHERE i.composite_id = %s
-ORDER BY i.concept_id, i.kind, i.score DESC, i.sample_id
-"""
-
 CSV_COLUMNS = ("sample_id", "concept_id", "kind", "score", "decision", "dataset", "dataset_name", "license",
                "citation", "source_path", "image", "footprint_wkt", "acquired_at", "gsd_m", "sensor",
                "source_labels", "evidence")
-
-
-@dataclass
-class Item:
-    sample_id: str
-    concept_id: str
-    kind: str
-    score: float
-    evidence: dict[str, Any]
-    decision: str              # 'accept' | 'reject' | 'pending'
-    dataset: str
-    dataset_name: str
-    url: str
-    license: str
-    citation: str
-    source_path: str
-    storage: str
-    geometry: dict[str, Any] | None
-    footprint_wkt: str | None
-    acquired_at: datetime | None
-    ingested_at: datetime
-    gsd_m: float | None
-    sensor: str | None
-    width: int | None
-    height: int | None
-    source_labels: list[str]
-    image: str = ""            # relative path of the exported image ('' for csv)
 
 
 @dataclass
@@ -94,20 +52,6 @@ class ExportReport:
     rejected_left_out: int
     pending_left_out: int
     files: list[str]
-
-
-def items(services: Services, composite_id: str) -> list[Item]:
-    cid = _uuid(composite_id)
-    with services.connection() as conn:
-        rows = conn.execute(SELECT_ITEMS, (cid,)).fetchall()
-    out = []
-    for r in rows:
-        ev = r[4] if isinstance(r[4], dict) else json.loads(r[4] or "{}")
-        geom = json.loads(r[13]) if r[13] else None
-        out.append(Item(r[0], r[1], r[2], float(r[3] or 0.0), ev, r[5], r[6], r[7] or r[6], r[8] or "", r[9] or "",
-                        r[10] or "", r[11], r[12], geom, r[14], r[15], r[16], r[17], r[18], r[19], r[20],
-                        list(r[21] or [])))
-    return out
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")

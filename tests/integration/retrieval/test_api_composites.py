@@ -106,6 +106,62 @@ def test_build_items_feedback_export(api: TestClient, corpus: Any, composite: st
     assert out["errors"][0]["extensions"]["code"] == "NotFoundError"
 
 
+PAGE = """query($id: ID!, $first: Int!, $after: String, $kind: String, $decision: String) { composite(id: $id) {
+  items(kind: $kind, decision: $decision, first: $first, after: $after) { totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { sampleId conceptId kind score decision } } } } }"""
+
+
+def _walk(api: TestClient, composite: str, first: int, **filters: str | None) -> tuple[list[tuple[str, ...]], int]:
+    """All items by following endCursor; checks the page flags on the way."""
+    out: list[tuple[str, ...]] = []
+    after = None
+    while True:
+        r = _q(api, PAGE, {"id": composite, "first": first, "after": after, **filters})
+        assert "errors" not in r, r
+        conn = r["data"]["composite"]["items"]
+        info = conn["pageInfo"]
+        assert len(conn["edges"]) <= first and info["hasPreviousPage"] == (after is not None)
+        out += [(e["node"]["sampleId"], e["node"]["conceptId"], e["node"]["kind"], e["node"]["decision"])
+                for e in conn["edges"]]
+        if not info["hasNextPage"]:
+            return out, conn["totalCount"]
+        assert info["endCursor"] == conn["edges"][-1]["cursor"]
+        after = info["endCursor"]
+
+
+def test_items_pages_are_keyset_pages_of_one_order(api: TestClient, corpus: Any, composite: str) -> None:
+    """Small pages walked by endCursor give exactly the single-page list (direct before supplementary within a
+    concept, best score first), with filters applied in SQL; a decision recorded mid-walk moves no item."""
+    full, total = _walk(api, composite, 500)
+    assert total == len(full) >= 10 and len(set(full)) == len(full)
+    walked, total7 = _walk(api, composite, 7)
+    assert walked == full and total7 == total
+    for concept in {c for _, c, _, _ in full}:
+        kinds = [k for _, c, k, _ in full if c == concept]
+        assert kinds == sorted(kinds)                     # 'direct' rows first
+    sup, n_sup = _walk(api, composite, 4, kind="supplementary")
+    assert sup == [x for x in full if x[2] == "supplementary"] and n_sup == len(sup)
+    pending, _ = _walk(api, composite, 5, kind="supplementary", decision="pending")
+    assert pending == [x for x in sup if x[3] == "pending"]
+    # accept an item of a later page while walking: pages stay consecutive (keyset, not offsets)
+    first = _q(api, PAGE, {"id": composite, "first": 3})["data"]["composite"]["items"]
+    later = full[-1]
+    r = _q(api, FEEDBACK % "acceptCompositeItem", {"c": composite, "s": later[0], "k": later[1]},
+           corpus.settings.api_token)
+    assert r["data"]["acceptCompositeItem"]["decision"] == "accept"
+    rest = _q(api, PAGE, {"id": composite, "first": 500, "after": first["pageInfo"]["endCursor"]})
+    nodes = [(e["node"]["sampleId"], e["node"]["conceptId"]) for e in rest["data"]["composite"]["items"]["edges"]]
+    assert nodes == [(x[0], x[1]) for x in full[3:]]
+    from api.pagination import encode_cursor
+
+    for bad in ("nonsense", encode_cursor("[1, 2]"), encode_cursor("not json")):
+        err = _q(api, PAGE, {"id": composite, "first": 5, "after": bad})["errors"][0]
+        assert "cursor" in err["message"]
+    err = _q(api, PAGE, {"id": composite, "first": 5, "kind": "other"})["errors"][0]
+    assert "kind 'other' unknown" in err["message"]
+
+
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent: install the Debian package "
                                                   "`chromium` (scripts/system-deps.sh) to run the browser tests")
 def test_composite_review_page_in_chromium(corpus: Any, composite: str, api: TestClient) -> None:
