@@ -190,6 +190,21 @@ def test_composite_review_page_in_chromium(corpus: Any, composite: str, api: Tes
         page.wait_for_selector(f'.card.accepted[data-sample="{acc["sampleId"]}"]')
         page.locator(f'.card[data-sample="{rej["sampleId"]}"][data-concept="{rej["conceptId"]}"] button.reject').click()
         page.wait_for_selector(f'.card.rejected[data-sample="{rej["sampleId"]}"]')
+        # small pages: "Load more" appends the next keyset page until every item is shown, then hides
+        page.goto(f"{base}/review/composite/{composite}?pageSize=3")
+        page.wait_for_selector(".card")
+        assert cards.count() == 3 and page.locator("#more").is_visible()
+        while page.locator("#more").is_visible():
+            before = cards.count()
+            page.click("#more")
+            page.wait_for_function(f"document.querySelectorAll('.card').length > {before}")
+        shown = [cards.nth(i).get_attribute("data-sample") for i in range(cards.count())]
+        assert shown == [i["sampleId"] for i in items]
+        assert f"{len(items)} of {len(items)} item(s) shown" in page.inner_text("#status")
+        page.select_option("#decision", "reject")
+        page.wait_for_function("document.querySelectorAll('.card').length > 0 && "
+                               "Array.from(document.querySelectorAll('.card')).every(c => c.dataset.decision === 'reject')")
+        assert rej["sampleId"] in [cards.nth(i).get_attribute("data-sample") for i in range(cards.count())]
         browser.close()
         assert not errors, errors
     decisions = _latest(corpus, composite)
