@@ -25,6 +25,10 @@ $RSKG index build
 step "retrieval: 'river' (spelled river / River / dRiverLake across the datasets) and 'beach'"
 $RSKG retrieve river beach --show 3
 
+step "free-text search: caption-learned text->image maps (UCM-Captions train split), then a query"
+$RSKG search-train
+$RSKG search "many boats in a harbor next to a beach" --limit 5
+
 step "ready"
 $RSKG servers status || true
 cat <<TXT

@@ -65,7 +65,7 @@ def load_corpus(settings: Settings, system: LabelSystem, text: TextEncoder, enc:
     from rskg.evaluation.ucm import load_ucm
 
     enc = enc if enc is not None else eval_encoder(settings)
-    ucm = load_ucm(settings, enc)
+    ucm = load_ucm(settings, enc, protocol_head=False)     # the paper 002 protocol head is not used here
     caps = read_captions(captions_path(settings))
     row = {p: i for i, p in enumerate(ucm.images.rel_paths)}
     missing = sorted({c.image for c in caps} - set(row))

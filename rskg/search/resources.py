@@ -42,8 +42,8 @@ class SearchResources:
         version = self.index_version()
         if version is None:
             return None
-        if version not in self._models:
-            key = models_key(self.settings, version, self.system)
+        if self._models.get(version) is None:     # missing models are looked for again (one stat): a
+            key = models_key(self.settings, version, self.system)     # `rskg search-train` while serving counts
             self._models[version] = load_models(models_dir(self.settings, key))
         return self._models[version]
 

@@ -135,3 +135,35 @@ def test_graphql_describe(api: TestClient, corpus: Any) -> None:
     assert len(out["data"]["describe"]["concepts"]) == 5
     bad = api.post("/graphql", json={"query": "{ describe(imageBase64: \"@@not base64@@\") { text } }"}).json()
     assert bad["errors"][0]["extensions"]["code"] == "ValidationError"
+
+
+def test_search_train_enables_the_fused_route(corpus: Any, services: Any) -> None:
+    """`rskg search-train` (caption-learned maps on UCM-Captions, real data) for the corpus's encoder: the running
+    search picks the models up without a restart and ranks by concepts + visual scores. Runs last in this file
+    (the trained models are removed again)."""
+    import shutil
+
+    from rskg.search.resources import train
+    from rskg.search.service import search
+
+    main_raw = services.settings.cache_dir / "eval_raw"      # the 2,100 UCMerced backbone features, computed once
+    main_raw.mkdir(parents=True, exist_ok=True)
+    link = corpus.settings.cache_dir / "eval_raw"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.exists():
+        link.symlink_to(main_raw, target_is_directory=True)
+    text = "many boats in a harbor"
+    before = search(corpus.services, corpus.settings, text, limit=5, datasets=_ucm(corpus))
+    assert any("no caption-learned models" in n for n in before.notes)
+    assert all(h.visual_score is None for h in before.hits)
+    folder, models = train(corpus.services, corpus.settings)
+    try:
+        assert 0.0 <= models.calibration.lam <= 0.9
+        after = search(corpus.services, corpus.settings, text, limit=5, datasets=_ucm(corpus))
+        assert not any("no caption-learned models" in n for n in after.notes), after.notes
+        assert after.hits and all(h.visual_score is not None for h in after.hits)
+        assert all("/harbor/" in h.sample_id for h in after.hits[:3]), [h.sample_id for h in after.hits]
+        visual = search(corpus.services, corpus.settings, text, limit=5, route="visual", datasets=_ucm(corpus))
+        assert visual.hits and visual.hits[0].visual_score is not None
+    finally:
+        shutil.rmtree(folder)
