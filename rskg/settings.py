@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     beta: float = 50.0
     tau: float = 1.0
     max_distance: float = 1.0
+    # HIR (paper 002 stage 2): class distributions from a GxG patch grid; order by score - lambda * WMD
+    # (lambda tuned on the UCMerced archive for the pretrained features: `rskg eval cbir`)
+    hir_grid: int = 3
+    hir_lambda: float = 0.2
     # retrieval step 4: a prototype kNN hit becomes a supplementary sample at cosine similarity >= this
     retrieval_similarity_threshold: float = 0.6
     sim_text_weight: float = 0.7

@@ -40,6 +40,10 @@ class RetrievalOptions:
     limit_direct: int | None = None
     limit_supplementary: int = 200
     rerank_hir: bool = False
+    hir_grid: int | None = strawberry.field(
+        default=None, description="HIR class distributions from an NxN patch grid (default 3; 1 = whole images)")
+    hir_lambda: float | None = strawberry.field(
+        default=None, description="HIR order = score - hirLambda * WMD (default 0.2; 1000 = paper 002's order)")
 
 
 @strawberry.input(description="A retrieval request (rskg.retrieval.model.RetrievalRequest).")

@@ -77,12 +77,13 @@ def expansion_cmd(
 
 @app.command("cbir")
 def cbir_cmd(out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v"),
-             protocol_head: bool = ProtoOpt) -> None:
+             protocol_head: bool = ProtoOpt,
+             grid: int = typer.Option(3, "--grid", help="HIR from GxG patches too (0: whole images only)")) -> None:
     """Paper 002 Tables IV and V on UCMerced: CBIR and HIR, 1,470 archive / 630 query images."""
     from rskg.evaluation.runner import run_cbir
 
     _setup(verbose)
-    _done(run_cbir(load_settings(), None if no_write else out, protocol_head=protocol_head), no_write)
+    _done(run_cbir(load_settings(), None if no_write else out, protocol_head=protocol_head, grid=grid), no_write)
 
 
 @app.command("classify")

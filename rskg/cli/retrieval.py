@@ -81,12 +81,16 @@ ThresholdOpt = Annotated[float | None, typer.Option(help="cosine similarity floo
 KOpt = Annotated[int, typer.Option(help="neighbours per prototype")]
 HirOpt = Annotated[bool, typer.Option("--hir", help="re-rank supplementary samples (paper 002 HIR)")]
 MaxDistanceOpt = Annotated[float | None, typer.Option(help="Dijkstra radius (default: settings)")]
+HirGridOpt = Annotated[int | None, typer.Option("--hir-grid", help="HIR: NxN patch grid (default 3; 1 = whole)")]
+HirLambdaOpt = Annotated[float | None, typer.Option("--hir-lambda",
+                                                    help="HIR: order by score - lambda*WMD (default 0.2)")]
 
 
 def _request(labels: list[str], bbox: str | None, date_from: str | None, date_to: str | None,
              datasets: str | None, threshold: float | None, k: int, limit: int, hir: bool,
              example: str | None, max_distance: float | None, example_image: Path | None = None,
-             example_gsd: float | None = None) -> RetrievalRequest:
+             example_gsd: float | None = None, hir_grid: int | None = None,
+             hir_lambda: float | None = None) -> RetrievalRequest:
     image = None
     if example_image is not None:
         if not example_image.is_file():
@@ -96,7 +100,8 @@ def _request(labels: list[str], bbox: str | None, date_from: str | None, date_to
                             datasets=[d for d in datasets.split(",") if d] if datasets else None,
                             similarity_threshold=threshold, k_per_prototype=k, limit_supplementary=limit,
                             rerank_hir=hir, example_sample_id=example, max_distance=max_distance,
-                            example_image=image, example_gsd_m=example_gsd)
+                            example_image=image, example_gsd_m=example_gsd, hir_grid=hir_grid,
+                            hir_lambda=hir_lambda)
 
 
 def result_json(res: RetrievalResult) -> dict[str, object]:
@@ -143,6 +148,8 @@ def retrieve_cmd(
     k: KOpt = 20,
     limit: int = typer.Option(200, help="most supplementary samples"),
     hir: HirOpt = False,
+    hir_grid: HirGridOpt = None,
+    hir_lambda: HirLambdaOpt = None,
     example: str | None = typer.Option(None, help="query by example: a sample id"),
     example_image: Path | None = typer.Option(None, "--example-image", help="query by example: an image file"),
     example_gsd: float | None = typer.Option(None, "--example-gsd", help="its GSD in metres (default unknown)"),
@@ -154,7 +161,7 @@ def retrieve_cmd(
     from rskg.retrieval.pipeline import retrieve
 
     req = _request(labels or [], bbox, date_from, date_to, datasets, threshold, k, limit, hir, example, max_distance,
-                   example_image, example_gsd)
+                   example_image, example_gsd, hir_grid, hir_lambda)
     with Services(load_settings()) as svc:
         res = retrieve(svc, svc.settings, req)
     if as_json:
@@ -175,13 +182,16 @@ def dataset_build(
     k: KOpt = 20,
     limit: int = typer.Option(200, help="most supplementary samples per label"),
     hir: HirOpt = False,
+    hir_grid: HirGridOpt = None,
+    hir_lambda: HirLambdaOpt = None,
     max_distance: MaxDistanceOpt = None,
     author: str = typer.Option("rskg", help="recorded as created_by"),
 ) -> None:
     """Build a composite dataset: one retrieval per label in parallel, stored in PostgreSQL."""
     from rskg.datasets.composite import build_composite
 
-    tmpl = _request([], bbox, date_from, date_to, datasets, threshold, k, limit, hir, None, max_distance)
+    tmpl = _request([], bbox, date_from, date_to, datasets, threshold, k, limit, hir, None, max_distance,
+                    hir_grid=hir_grid, hir_lambda=hir_lambda)
     with Services(load_settings()) as svc:
         comp = build_composite(svc, svc.settings, name, [x for x in labels.split(",") if x.strip()], tmpl,
                                created_by=author)

@@ -44,7 +44,7 @@ SELECT concept_id, kind, count(*) FROM composite_items WHERE composite_id = %s G
 
 FILTER_FIELDS = ("bbox", "polygon_wkt", "time_from", "time_to", "sensors", "gsd_min", "gsd_max", "datasets",
                  "alpha", "beta", "tau", "max_distance", "k_per_prototype", "similarity_threshold",
-                 "limit_direct", "limit_supplementary", "rerank_hir", "spatial")
+                 "limit_direct", "limit_supplementary", "rerank_hir", "hir_grid", "hir_lambda", "spatial")
 
 
 @dataclass

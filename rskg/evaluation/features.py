@@ -88,6 +88,33 @@ def raw_features(settings: Settings, enc: ImageEncoder, images: EvalImages, prog
     return np.stack([cache.rows[k] for k in keys]).astype(np.float32)
 
 
+def raw_patch_features(settings: Settings, enc: ImageEncoder, images: EvalImages, grid: int,
+                       progress: bool = False) -> np.ndarray:
+    """(N * grid**2, raw dim) raw pooled stages of every image's grid x grid patches (row by row, consecutive
+    per image), cached like :func:`raw_features` in ``<feature_version>-grid<G>.npz``."""
+    from embeddings.patches import grid_patches
+
+    n_patch = grid * grid
+    cache = RawFeatureCache(settings, f"{enc.feature_version}-grid{grid}")
+    keys = [[f"{cache_key(s, g)}:{p}" for p in range(n_patch)]
+            for s, g in zip(images.sha256, images.gsd_m, strict=True)]
+    missing = [i for i, ks in enumerate(keys) if any(cache.get(k) is None for k in ks)]
+    if missing:
+        t0 = time.perf_counter()
+        for s in range(0, len(missing), BATCH):
+            rows = missing[s : s + BATCH]
+            patches = [p for i in rows for p in grid_patches(images.load(i), grid)]
+            raw = enc.encode_raw(patches, [images.gsd_m[i] for i in rows for _ in range(n_patch)])
+            cache.put([k for i in rows for k in keys[i]], raw)
+            if progress:
+                log.info("%s: encoded the %dx%d patches of %d/%d images (%.1f s)", images.dataset, grid, grid,
+                         s + len(rows), len(missing), time.perf_counter() - t0)
+            if (s // BATCH) % 10 == 9:
+                cache.save()
+        cache.save()
+    return np.stack([cache.rows[k] for ks in keys for k in ks]).astype(np.float32)
+
+
 def fused_features(enc: ImageEncoder, raw: np.ndarray) -> np.ndarray:
     """Pretrained multi-scale fused features (no head), L2-normalised."""
     from embeddings.backbone import fuse

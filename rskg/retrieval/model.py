@@ -35,6 +35,8 @@ class RetrievalRequest:
     spatial: str = "intersects"                         # bbox/polygon predicate: "intersects" | "within"
     hir_weights: dict[str, float] | None = None         # HIR class weights by concept id (default 1; query 4)
     hir_shortlist: int = 100                            # supplementary hits re-ranked by HIR
+    hir_grid: int | None = None                         # HIR distributions from GxG patches (None: settings; 1: whole)
+    hir_lambda: float | None = None                     # HIR order: score - lambda * WMD (None: settings)
     direct_backend: str = "sql"                         # "sql" (PostgreSQL) | "cypher" (Neo4j), same result
     max_related: int = 30                               # nearest related concepts whose prototypes search
 

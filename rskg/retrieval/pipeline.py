@@ -13,7 +13,7 @@ from rskg.errors import ValidationError
 from rskg.retrieval import filters
 from rskg.retrieval.direct import direct_matches
 from rskg.retrieval.features import sample_feature
-from rskg.retrieval.hir import rerank
+from rskg.retrieval.hir import MAX_GRID, REFERENCE_SAMPLES, Reference, rerank
 from rskg.retrieval.knn import reconstruct
 from rskg.retrieval.labels import expand, lexicon, resolve, subclass_closure
 from rskg.retrieval.model import RelatedConcept, RetrievalRequest, RetrievalResult, SampleHit
@@ -58,9 +58,24 @@ def _validate(req: RetrievalRequest) -> None:
     if req.example_sample_id is not None and req.example_image is not None:
         raise ValidationError("a retrieval takes one example: a sample id or an image, not both",
                               "Drop one of the two.")
+    if req.hir_grid is not None and not 1 <= req.hir_grid <= MAX_GRID:
+        raise ValidationError(f"hir_grid must be within 1..{MAX_GRID}", "Use 3 (a 3x3 patch grid) or 1 (whole images).")
+    if req.hir_lambda is not None and not 0.0 <= req.hir_lambda <= 1e6:
+        raise ValidationError("hir_lambda must be within 0..1e6", "Use e.g. 0.2; 1000 gives paper 002's pure order.")
     if req.example_gsd_m is not None and not 0.0 < req.example_gsd_m <= 10_000.0:
         raise ValidationError("example_gsd_m must be within (0, 10000] metres", "Use e.g. 0.3 for UCMerced.")
     filters.validate(req)
+
+
+def _example_pixels(req: RetrievalRequest) -> tuple[np.ndarray, float | None] | None:
+    """The uploaded example image as RGB pixels (already validated by example_feature) and its GSD."""
+    if req.example_image is None:
+        return None
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(req.example_image)).convert("RGB")), req.example_gsd_m
 
 
 def example_feature(services: Services, req: RetrievalRequest, encoder_version: str) -> np.ndarray:
@@ -169,18 +184,23 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
 
     if request.rerank_hir and res.supplementary and index is not None and store is not None:
         with t("hir"):
-            refs: dict[str, np.ndarray] = {}
+            refs: dict[str, Reference] = {}
             for root in roots:
                 rows_of = [i for i, c in enumerate(store.concepts) if c == root]
-                if rows_of:
-                    refs[root] = store.vectors[rows_of]
+                direct_ids = tuple(h.sample_id for h in res.direct if h.concept_id == root)[:REFERENCE_SAMPLES]
+                refs[root] = Reference(sample_ids=direct_ids,
+                                       features=store.vectors[rows_of] if rows_of else None)
             ex = [q for q in queries if q.root == EXAMPLE]
             if ex:
-                refs[EXAMPLE] = ex[0].vector[None, :]
+                refs[EXAMPLE] = Reference(image=_example_pixels(request), features=ex[0].vector[None, :],
+                                          sample_ids=(request.example_sample_id,) if request.example_sample_id
+                                          else ())
+            grid = settings.hir_grid if request.hir_grid is None else request.hir_grid
+            lam = settings.hir_lambda if request.hir_lambda is None else request.hir_lambda
             res.supplementary, source = rerank(services, index, store, res.supplementary, refs,
                                                {r: closure.get(r, {r}) for r in roots}, request.hir_weights,
-                                               request.hir_shortlist)
-            res.notes.append(f"HIR class distributions from the {source}")
+                                               request.hir_shortlist, grid, lam)
+            res.notes.append(f"HIR class distributions: {source}")
     elif request.rerank_hir:
         res.notes.append("HIR re-rank skipped: no supplementary samples or no prototypes")
     res.timings_ms = {**t.ms, "total": round((time.perf_counter() - t0) * 1000, 3)}

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rskg.evaluation.cbir import hir_rerank, score
+from rskg.evaluation.cbir import hir_fuse, hir_rerank, score, tune_lambda
 from rskg.evaluation.concepts import is_same_concept, label_concepts, match_label
 from rskg.evaluation.protos import knn_retrieved
 from rskg.evaluation.split import ucm_split
@@ -30,6 +30,28 @@ def test_hir_rerank_reorders_only_the_shortlist() -> None:
     assert hir_rerank(order, q, a, np.ones(2), shortlist=3).tolist() == [[2, 1, 0, 3]]
     # weights change the order: class 1 weighted 0 -> all shortlisted at distance |x0 - y0|
     assert hir_rerank(order, q, a, np.array([1.0, 0.0]), shortlist=2).tolist() == [[1, 0, 2, 3]]
+
+
+def test_hir_fuse_trades_similarity_against_distance() -> None:
+    order = np.array([[0, 1, 2]])
+    sims = np.array([[0.9, 0.8, 0.7]])
+    q = np.array([[1.0, 0.0]])
+    a = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])       # WMD to q: 2, 0, 1
+    assert hir_fuse(order, sims, q, a, np.ones(2), 0.0).tolist() == [[0, 1, 2]]     # lambda 0: stage 1
+    # lambda 0.1: keys -0.9+0.2, -0.8+0, -0.7+0.1 = -0.7, -0.8, -0.6 -> 1, 0, 2
+    assert hir_fuse(order, sims, q, a, np.ones(2), 0.1).tolist() == [[1, 0, 2]]
+    assert hir_fuse(order, sims, q, a, np.ones(2), 100.0).tolist() == hir_rerank(order, q, a, np.ones(2)).tolist()
+
+
+def test_tune_lambda_picks_the_distance_when_it_separates_classes() -> None:
+    # features cannot tell the classes apart (all equal), the distributions can: any lambda > 0 is perfect,
+    # and the smallest such value is chosen
+    feats = np.ones((6, 2), np.float32) / np.sqrt(2)
+    labels = np.array(["a", "a", "a", "b", "b", "b"])
+    dist = np.array([[1, 0]] * 3 + [[0, 1]] * 3, np.float32)
+    assert tune_lambda(feats, labels, dist, np.ones(2)) == 0.02
+    # distributions that carry no information: lambda 0 (ties keep the smallest)
+    assert tune_lambda(feats, labels, np.ones((6, 2), np.float32), np.ones(2)) == 0.0
 
 
 def test_cbir_score_hand_computed() -> None:

@@ -202,8 +202,8 @@ def test_composite_review_page_in_chromium(corpus: Any, composite: str, api: Tes
         assert shown == [i["sampleId"] for i in items]
         assert f"{len(items)} of {len(items)} item(s) shown" in page.inner_text("#status")
         page.select_option("#decision", "reject")
-        page.wait_for_function("document.querySelectorAll('.card').length > 0 && "
-                               "Array.from(document.querySelectorAll('.card')).every(c => c.dataset.decision === 'reject')")
+        page.wait_for_function("document.querySelectorAll('.card').length > 0 && Array.from("
+                               "document.querySelectorAll('.card')).every(c => c.dataset.decision === 'reject')")
         assert rej["sampleId"] in [cards.nth(i).get_attribute("data-sample") for i in range(cards.count())]
         browser.close()
         assert not errors, errors

@@ -120,3 +120,14 @@ def test_retrieve_rejects_bad_example_images(api: TestClient) -> None:
         assert out.get("data") is None or out["data"].get("retrieve") is None
         assert message in out["errors"][0]["message"], out
         assert out["errors"][0]["extensions"]["hint"]
+
+
+def test_retrieve_hir_options(api: TestClient, corpus: Any) -> None:
+    q = """query($r: RetrievalInput!) { retrieve(request: $r) { notes supplementary { sampleId hirDistance } } }"""
+    base = {"labels": ["river"], "similarityThreshold": 0.4, "rerankHir": True, "hirShortlist": 10}
+    out = _q(api, q, {"r": {**base, "hirGrid": 1, "hirLambda": 1000.0}})["data"]["retrieve"]
+    assert any("whole images, fused with the retrieval score (lambda 1000)" in n for n in out["notes"]), out["notes"]
+    d = [h["hirDistance"] for h in out["supplementary"] if h["hirDistance"] is not None]
+    assert len(d) >= 2 and d == sorted(d)
+    err = _q(api, q, {"r": {**base, "hirGrid": 20}})["errors"][0]
+    assert "hir_grid" in err["message"] and err["extensions"]["hint"]

@@ -128,11 +128,46 @@ def test_request_validation(corpus):
 
 
 def test_hir_rerank_orders_shortlist_by_weighted_manhattan(corpus):
-    res = retrieve(corpus.services, corpus.settings,
-                   RetrievalRequest(labels=["river"], similarity_threshold=0.4, rerank_hir=True, hir_shortlist=20))
-    dists = [h.hir_distance for h in res.supplementary if h.hir_distance is not None]
+    """Paper 002 stage 2 on real pixels: 3x3 patch distributions, order = score - lambda * WMD; lambda 1000 is the
+    paper's order (by WMD alone); grid 1 uses the whole-image features."""
+    def run(**kw):
+        return retrieve(corpus.services, corpus.settings,
+                        RetrievalRequest(labels=["river"], similarity_threshold=0.4, rerank_hir=True, hir_shortlist=20,
+                                         **kw))
+
+    res = run()
+    assert any("3x3 patches, fused with the retrieval score (lambda 0.2)" in n for n in res.notes), res.notes
+    ranked = [h for h in res.supplementary if h.hir_distance is not None]
+    assert len(ranked) >= 2
+    keys = [-h.score + 0.2 * h.hir_distance for h in ranked]
+    assert keys == sorted(keys)
+    paper = run(hir_lambda=1000.0)
+    dists = [h.hir_distance for h in paper.supplementary if h.hir_distance is not None]
     assert len(dists) >= 2 and dists == sorted(dists)
-    assert any("HIR class distributions" in n for n in res.notes)
+    assert {h.sample_id for h in paper.supplementary} == {h.sample_id for h in res.supplementary}
+    # the patch distributions differ from the whole-image ones
+    whole = run(hir_grid=1, hir_lambda=1000.0)
+    assert any("whole images" in n for n in whole.notes)
+    wd = {h.sample_id: h.hir_distance for h in whole.supplementary if h.hir_distance is not None}
+    pd = {h.sample_id: h.hir_distance for h in paper.supplementary if h.hir_distance is not None}
+    assert wd.keys() == pd.keys() and any(abs(wd[k] - pd[k]) > 1e-4 for k in wd)
+    no = retrieve(corpus.services, corpus.settings,
+                  RetrievalRequest(labels=["river"], similarity_threshold=0.4, hir_shortlist=20))
+    assert [h.sample_id for h in no.supplementary][20:] == [h.sample_id for h in res.supplementary][20:]
+    for bad in ({"hir_grid": 0}, {"hir_grid": 9}, {"hir_lambda": -1.0}):
+        with pytest.raises(ValidationError):
+            run(**bad)
+
+
+def test_hir_with_an_uploaded_example_image(corpus):
+    raw = (corpus.settings.data_dir / "ucmerced" / "images" / "beach" / "beach02.jpg").read_bytes()
+    res = retrieve(corpus.services, corpus.settings,
+                   RetrievalRequest(labels=[], example_image=raw, example_gsd_m=0.3, similarity_threshold=0.3,
+                                    k_per_prototype=10, rerank_hir=True, hir_shortlist=10))
+    assert any("3x3 patches" in n for n in res.notes), res.notes
+    ranked = [h for h in res.supplementary if h.hir_distance is not None]
+    assert len(ranked) >= 2 and ranked[0].sample_id.endswith("beach/beach02.jpg")   # itself: WMD 0, best score
+    assert ranked[0].hir_distance < 1e-3
 
 
 def test_query_by_example_sample(corpus):
