@@ -280,3 +280,36 @@ def test_changed_file_replaces_row_vector_and_pixels(ctx: Ctx, data_dir: Path, t
     idx = VectorIndex.load(image_index_path(ctx.settings))
     got = idx.index.reconstruct(idx.ids.index(sid))
     assert np.allclose(got, want, atol=1e-4)
+
+
+def test_ingest_over_http(ctx: Ctx, data_dir: Path) -> None:
+    """An http:// dataset URL (fsspec HTTPFileSystem over a real local HTTP server with directory listings):
+    discovery, the multi-label CSV and the pixels all come over HTTP, with the same samples and checksums as
+    the local folder."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(data_dir))
+    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/ucmerced"
+        rep = ctx.run(url, "ucm", "test_ingest_http_ucm", limit=1)
+        assert (rep.seen, rep.ingested, rep.quarantined) == (21, 21, [])
+    finally:
+        server.shutdown()
+        server.server_close()
+    with ctx.svc.connection() as conn:
+        rows = conn.execute("SELECT source_path, sha256 FROM samples WHERE dataset_id = %s",
+                            ("test_ingest_http_ucm",)).fetchall()
+    assert len(rows) == 21
+    for path, sha in rows:
+        assert hashlib.sha256((data_dir / "ucmerced" / path).read_bytes()).hexdigest() == sha
+    with ctx.svc.connection() as conn:
+        ml = {(sid.split(":", 1)[1], lab) for sid, ls, lab in catalog.label_edges(conn, "test_ingest_http_ucm")
+              if ls == "test_ingest_http_ucm_multilabel"}
+    assert ml == multilabels_for(data_dir / "ucmerced" / "multilabels.csv", {p for p, _ in rows})
+    ctx.assert_consistent("test_ingest_http_ucm", 21, 21 + len(ml))
