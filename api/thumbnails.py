@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import tempfile
-from pathlib import Path
 from urllib.parse import unquote
 
 import numpy as np
@@ -18,6 +15,7 @@ from PIL import Image
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from rskg import atomic
 from rskg.catalog.zarr_store import PixelStore
 from rskg.services import Services
 
@@ -50,16 +48,8 @@ def thumbnail_bytes(services: Services, sample_id: str) -> bytes | None:
     if cache.exists():
         return cache.read_bytes()
     data = render(_pixels(services).read_rgb(storage))
-    _write_atomic(cache, data)
+    atomic.write_bytes(cache, data)
     return data
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
 
 
 async def thumbnail(request: Request) -> Response:

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from rskg import atomic
 from rskg.errors import NotFoundError, ValidationError
 from rskg.settings import Settings
 
@@ -177,20 +176,10 @@ class VectorIndex:
 
     # --- persistence -----------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"format": FORMAT, "dim": self.dim, "version": self.version, "params": self.params.__dict__}
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, index=faiss.serialize_index(self.index), ids=np.asarray(self.ids, dtype=str),
-                         meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-        return path
+        return atomic.savez(path, fsync=True, index=faiss.serialize_index(self.index),
+                            ids=np.asarray(self.ids, dtype=str),
+                            meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
 
     @classmethod
     def load(cls, path: str | Path) -> VectorIndex:

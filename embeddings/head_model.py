@@ -12,8 +12,6 @@ dims, the backbone version it was trained on) under ``settings.home / "models"``
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from rskg.atomic import atomic_path
 
 HEAD_FILE = "image_head.pt"
 
@@ -76,14 +76,8 @@ def head_path(home: Path) -> Path:
 
 def save_head(head: ProjectionHead, path: Path) -> Path:
     """Atomic save (temp file + os.replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save({"config": asdict(head.cfg), "state": head.state_dict()}, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     return path
 
 

@@ -7,8 +7,6 @@ moved into place with ``os.replace`` so concurrent processes never load a half-w
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import numpy as np
 import torch
 
 from embeddings.backbone import MultiScaleBackbone
+from rskg.atomic import atomic_path
 from rskg.errors import RskgError
 
 INPUT = "pixels"
@@ -29,27 +28,22 @@ class OnnxExportError(RskgError):
 
 def export_backbone(backbone: MultiScaleBackbone, path: Path) -> Path:
     """Export the backbone to ``path`` atomically (legacy TorchScript exporter: no onnxscript needed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     backbone.eval()
     dummy = torch.zeros(1, 3, 224, 224)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        with warnings.catch_warnings(), torch.no_grad():
+        with atomic_path(path) as tmp, warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 backbone,
                 (dummy,),
-                tmp,
+                str(tmp),
                 dynamo=False,
                 input_names=[INPUT],
                 output_names=[OUTPUT],
                 dynamic_axes={INPUT: {0: "n", 2: "h", 3: "w"}, OUTPUT: {0: "n"}},
                 opset_version=OPSET,
             )
-        os.replace(tmp, path)
-    except Exception as exc:  # torch raises many types here
-        Path(tmp).unlink(missing_ok=True)
+    except Exception as exc:  # torch raises many types here (the temp file is already removed)
         raise OnnxExportError(f"ONNX export of the image backbone failed: {exc}") from exc
     finally:
         backbone.eval()  # export may restore the training flag of a wrapper; keep inference mode

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from rskg import atomic
+from rskg.atomic import atomic_path
 from rskg.errors import ConfigError, NotFoundError
 from rskg.settings import Settings
 
@@ -154,13 +155,9 @@ class LabelIndex:
         """Write the index and its ids atomically (temp file + os.replace)."""
         import faiss
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for target, writer in ((path, lambda p: faiss.write_index(self.index, p)),
-                               (path.with_suffix(".ids"), lambda p: Path(p).write_text("\n".join(self.ids)))):
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{target.name}.")
-            os.close(fd)
-            writer(tmp)
-            os.replace(tmp, target)
+        with atomic_path(path) as tmp:
+            faiss.write_index(self.index, str(tmp))
+        atomic.write_text(path.with_suffix(".ids"), "\n".join(self.ids))
 
     @classmethod
     def load(cls, path: Path) -> LabelIndex:

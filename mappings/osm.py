@@ -31,14 +31,13 @@ import hashlib
 import json
 import logging
 import math
-import os
 import re
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, cast
 
+from rskg import atomic
 from rskg.errors import DataError
 from rskg.settings import Settings
 
@@ -183,13 +182,10 @@ def load_osm_vocab(settings: Settings) -> OsmVocab:
     vocab = OsmVocab()
     _parse_osn(osn, vocab)
     _parse_presets(tags, vocab)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".osm.")
-    with os.fdopen(fd, "w") as f:
-        json.dump({"neighbours": {k: sorted(v) for k, v in vocab.neighbours.items()},
-                   "definitions": vocab.definitions, "names": vocab.names, "terms": vocab.terms,
-                   "lexicon": {k: sorted(v) for k, v in vocab.lexicon.items()}}, f)
-    os.replace(tmp, cache)
+    atomic.write_text(cache, json.dumps({"neighbours": {k: sorted(v) for k, v in vocab.neighbours.items()},
+                                         "definitions": vocab.definitions, "names": vocab.names,
+                                         "terms": vocab.terms,
+                                         "lexicon": {k: sorted(v) for k, v in vocab.lexicon.items()}}))
     return vocab
 
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from rskg import atomic
 from rskg.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,11 +44,7 @@ class WikiSummaries:
             return None
 
     def store(self, title: str, summary: str) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".wiki.")
-        with os.fdopen(fd, "w") as f:
-            json.dump({"title": title, "summary": summary}, f)
-        os.replace(tmp, self._path(title))
+        atomic.write_text(self._path(title), json.dumps({"title": title, "summary": summary}))
 
     def _fetch(self, title: str) -> str | None:
         if not self.online or self._offline_after_error:

@@ -9,8 +9,6 @@ atomic per file (temp file + ``os.replace``).  ``version`` is the SHA-256 of the
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from rdflib.term import Node
 from ontology import namespaces as ns
 from ontology.model import Concept, DatasetInfo, LabelSystem, SourceLabelMapping
 from ontology.render import FILES, new_graph
+from rskg import atomic
 from rskg.errors import DataError, NotFoundError, ValidationError
 
 
@@ -96,11 +95,7 @@ def write_graphs(ontology_dir: Path, graphs: dict[str, Graph], only: set[str] | 
     ontology_dir.mkdir(parents=True, exist_ok=True)
     texts = {name: serialize(g) for name, g in graphs.items() if only is None or name in only}
     for name, text in sorted(texts.items()):
-        fd, tmp = tempfile.mkstemp(dir=ontology_dir, prefix=f".{name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, ontology_dir / name)
+        atomic.write_text(ontology_dir / name, text, mode=0o644)
 
 
 def _str(g: Graph, s: Node | None, p: URIRef) -> str:

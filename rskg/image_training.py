@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +16,7 @@ import numpy as np
 from embeddings.head import ViewSet, encode_views
 from embeddings.image import ImageEncoder
 from embeddings.splits import UCM_CLASSES, ucm_split
+from rskg import atomic
 from rskg.evaluation.data import EvalImages, from_folder
 from rskg.evaluation.features import raw_features
 from rskg.settings import Settings
@@ -79,9 +78,5 @@ def train_views(settings: Settings, enc: ImageEncoder, c: Corpus, seed: int = 0)
             return ViewSet(z["features"], z["labels"], z["source"])
     images = [c.ucm.load(int(i)) for i in rows]
     vs = encode_views(enc, images, [c.ucm.gsd_m[int(i)] for i in rows], c.y[rows], list(c.scene[rows]), seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
-    os.close(fd)
-    np.savez(tmp, features=vs.features, labels=vs.labels, source=vs.source)
-    os.replace(tmp, path)
+    atomic.savez(path, features=vs.features, labels=vs.labels, source=vs.source)
     return vs

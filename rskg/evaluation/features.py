@@ -9,14 +9,13 @@ cheap and applied on top (``ImageEncoder.features_from_raw``), so training a new
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rskg import atomic
 from rskg.evaluation.data import EvalImages
 from rskg.settings import Settings
 
@@ -50,16 +49,8 @@ class RawFeatureCache:
             self.rows[k] = np.asarray(v, np.float32)
 
     def save(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = sorted(self.rows)
-        fd, tmp = tempfile.mkstemp(prefix=self.path.stem + ".", suffix=".npz", dir=self.path.parent)
-        os.close(fd)
-        try:
-            np.savez(tmp, keys=np.asarray(keys), raw=np.stack([self.rows[k] for k in keys]))
-            os.replace(tmp, self.path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-        return self.path
+        return atomic.savez(self.path, keys=np.asarray(keys), raw=np.stack([self.rows[k] for k in keys]))
 
 
 def encoder(settings: Settings, use_head: bool | None = None) -> ImageEncoder:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from sklearn.cluster import KMeans
 
 from kg.prototypes import DELETE_STALE_PROTOTYPES, PROTOTYPES_OF, UPSERT_PROTOTYPES
 from kg.retrieval_queries import CONCEPT_MEMBERS
+from rskg import atomic
 from rskg.errors import NotFoundError, ValidationError
 from rskg.retrieval.features import load_features
 from rskg.retrieval.labels import subclass_closure
@@ -102,20 +101,11 @@ def concept_members(services: Services) -> dict[str, set[str]]:
 
 
 def _write(path: Path, st: PrototypeStore) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"format": FORMAT, "version": st.version, "encoder_version": st.encoder_version, "fit": st.fit}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, ids=np.asarray(st.ids, dtype=str), concepts=np.asarray(st.concepts, dtype=str),
-                     ks=np.asarray(st.ks, np.int32), n_members=np.asarray(st.n_members, np.int64),
-                     vectors=st.vectors.astype(np.float32),
-                     meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic.savez(path, fsync=True, ids=np.asarray(st.ids, dtype=str), concepts=np.asarray(st.concepts, dtype=str),
+                 ks=np.asarray(st.ks, np.int32), n_members=np.asarray(st.n_members, np.int64),
+                 vectors=st.vectors.astype(np.float32),
+                 meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
 
 
 def read_store(path: Path) -> PrototypeStore:

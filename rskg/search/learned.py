@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from rskg import atomic
 from rskg.errors import NotFoundError
 
 
@@ -52,16 +51,8 @@ class LinearMap:
         return np.atleast_2d(np.asarray(x, np.float32)) @ self.W + self.b
 
     def save(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".npz", dir=path.parent)
-        os.close(fd)
-        try:
-            np.savez(tmp, W=self.W, b=self.b, outputs=np.asarray(self.outputs, dtype=str),
-                     meta=np.asarray(json.dumps(self.meta, sort_keys=True)))
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-        return path
+        return atomic.savez(path, W=self.W, b=self.b, outputs=np.asarray(self.outputs, dtype=str),
+                            meta=np.asarray(json.dumps(self.meta, sort_keys=True)))
 
     @classmethod
     def load(cls, path: Path) -> LinearMap:
