@@ -34,6 +34,8 @@ def normalise(p: np.ndarray) -> np.ndarray:
 def image_distributions(patch_probs: np.ndarray, grid: int = DEFAULT_GRID) -> np.ndarray:
     """(N * grid**2, C) per-patch class scores of N images (patches consecutive per image) -> (N, C) image
     distributions: the mean of the normalised patch distributions."""
+    if grid == 1:
+        return normalise(patch_probs)          # one patch per image: its own distribution
     n_patch = grid * grid
     if len(patch_probs) % n_patch:
         raise ValueError(f"{len(patch_probs)} patch rows are not a multiple of {n_patch}")

@@ -17,6 +17,7 @@ Weighted HIR multiplies the 'buildings' class by 4 as the paper does.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ import numpy as np
 from rskg.evaluation import metrics as M
 from rskg.evaluation.protos import kmeans_prototypes
 from rskg.evaluation.ucm import RESIDENTIAL, UCM, FeatureSet
+from rskg.retrieval.hir import wmd
 
 K_SHORTLIST = 75
 KS = (10, 20)
@@ -50,13 +52,19 @@ def score(order: np.ndarray, q_labels: np.ndarray, a_labels: np.ndarray, ks: tup
     return out
 
 
+def _shortlists(order: np.ndarray, q_dist: np.ndarray, a_dist: np.ndarray, weights: np.ndarray,
+                shortlist: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(query row, its first ``shortlist`` archive rows, their weighted Manhattan distance to the query)."""
+    for i in range(len(order)):
+        head = order[i, :shortlist]
+        yield i, head, wmd(q_dist[i], a_dist[head], weights)
+
+
 def hir_rerank(order: np.ndarray, q_dist: np.ndarray, a_dist: np.ndarray, weights: np.ndarray,
                shortlist: int = K_SHORTLIST) -> np.ndarray:
     """Re-order each query's first ``shortlist`` archive rows by weighted Manhattan distance (stable on ties)."""
     out = order.copy()
-    for i in range(len(order)):
-        head = order[i, :shortlist]
-        d = (np.abs(a_dist[head] - q_dist[i][None, :]) * weights[None, :]).sum(axis=1)
+    for i, head, d in _shortlists(order, q_dist, a_dist, weights, shortlist):
         out[i, :shortlist] = head[np.argsort(d, kind="stable")]
     return out
 
@@ -69,9 +77,7 @@ def hir_fuse(order: np.ndarray, sims: np.ndarray, q_dist: np.ndarray, a_dist: np
     """Re-order each query's first ``shortlist`` rows by cos - lam * WMD (stage-1 similarity and stage-2
     distance fused, rather than the distance replacing the order); lam = 0 keeps stage 1."""
     out = order.copy()
-    for i in range(len(order)):
-        head = order[i, :shortlist]
-        d = (np.abs(a_dist[head] - q_dist[i][None, :]) * weights[None, :]).sum(axis=1)
+    for i, head, d in _shortlists(order, q_dist, a_dist, weights, shortlist):
         out[i, :shortlist] = head[np.argsort(-sims[i, head] + lam * d, kind="stable")]
     return out
 
@@ -87,45 +93,34 @@ def tune_lambda(feats: np.ndarray, labels: np.ndarray, dist: np.ndarray, weights
     return max(LAMBDAS, key=lambda lam: (scores[lam], -lam))
 
 
-def _normalise(p: np.ndarray) -> np.ndarray:
-    return (p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)).astype(np.float32)
-
-
-def distributions(ucm: UCM, fs: FeatureSet) -> tuple[np.ndarray, list[str], str]:
+def distributions(ucm: UCM, fs: FeatureSet, raw: np.ndarray | None = None, grid: int = 1
+                  ) -> tuple[np.ndarray, list[str], str]:
     """Class distribution of every image over the 17 land-cover labels, the label names and the source:
     the variant's head (its multi-label probabilities only, never its scene-class outputs) or, without a
-    head, a softmax over each label's best prototype similarity (prototypes from the train part)."""
-    if fs.head is not None and set(ucm.labels) <= set(fs.head.cfg.labels):
-        from embeddings.backbone import fuse
-
-        fused = fuse(ucm.raw, ucm.encoder.stage_dims, ucm.encoder.fusion)
-        cols = [list(fs.head.cfg.labels).index(lab) for lab in ucm.labels]
-        return _normalise(fs.head.predict_proba(fused)[:, cols]), list(ucm.labels), "head label probabilities"
-    train = ucm.split.train
-    best = np.zeros((len(fs.feats), len(ucm.labels)), np.float32)
-    for j in range(len(ucm.labels)):
-        best[:, j] = (fs.feats @ kmeans_prototypes(fs.feats[train & ucm.truth[:, j]]).T).max(axis=1)
-    e = np.exp((best - best.max(axis=1, keepdims=True)) / TEMPERATURE)
-    return _normalise(e), list(ucm.labels), "prototype softmax"
-
-
-def patch_distributions(ucm: UCM, fs: FeatureSet, patch_raw: np.ndarray, grid: int) -> np.ndarray:
-    """Class distribution of every image from its grid x grid patches (embeddings.patches): the variant's head
-    label probabilities of each patch, or the prototype softmax of each patch's feature, averaged."""
+    head, a softmax over each label's best prototype similarity (prototypes from the train part).
+    ``raw`` + ``grid`` > 1: from the raw stages of every image's grid x grid patches, the patch distributions
+    averaged per image (``embeddings.patches``); default: the whole images (``ucm.raw``)."""
     from embeddings.backbone import fuse
     from embeddings.patches import image_distributions
 
-    fused = fuse(patch_raw, ucm.encoder.stage_dims, ucm.encoder.fusion)
+    whole = raw is None
+    raw = ucm.raw if raw is None else raw
     if fs.head is not None and set(ucm.labels) <= set(fs.head.cfg.labels):
+        fused = fuse(raw, ucm.encoder.stage_dims, ucm.encoder.fusion)
         cols = [list(fs.head.cfg.labels).index(lab) for lab in ucm.labels]
-        return image_distributions(fs.head.predict_proba(fused)[:, cols], grid)
-    feats = fs.head.embed_numpy(fused) if fs.head is not None else fused
+        return (image_distributions(fs.head.predict_proba(fused)[:, cols], grid), list(ucm.labels),
+                "head label probabilities")
+    if whole:
+        feats = fs.feats
+    else:
+        fused = fuse(raw, ucm.encoder.stage_dims, ucm.encoder.fusion)
+        feats = fs.head.embed_numpy(fused) if fs.head is not None else fused
     train = ucm.split.train
     best = np.zeros((len(feats), len(ucm.labels)), np.float32)
     for j in range(len(ucm.labels)):
         best[:, j] = (feats @ kmeans_prototypes(fs.feats[train & ucm.truth[:, j]]).T).max(axis=1)
     e = np.exp((best - best.max(axis=1, keepdims=True)) / TEMPERATURE)
-    return image_distributions(e, grid)
+    return image_distributions(e, grid), list(ucm.labels), "prototype softmax"
 
 
 def run(ucm: UCM, patch_raw: np.ndarray | None = None, grid: int = 3) -> tuple[list[Row], dict[str, str]]:
@@ -155,7 +150,7 @@ def run(ucm: UCM, patch_raw: np.ndarray | None = None, grid: int = 3) -> tuple[l
         sims = fs.feats[te] @ fs.feats[tr].T
         kinds = [("whole", dist)]
         if patch_raw is not None:
-            pd = patch_distributions(ucm, fs, patch_raw, grid)
+            pd = distributions(ucm, fs, patch_raw, grid)[0]
             kinds.append((f"{grid}x{grid} patches", pd))
         for kind, dd in kinds:
             lam = tune_lambda(fs.feats[tr], a_lab, dd[tr], w1)

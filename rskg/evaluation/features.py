@@ -59,49 +59,30 @@ def encoder(settings: Settings, use_head: bool | None = None) -> ImageEncoder:
     return ImageEncoder(settings, backend="onnx", use_head=use_head)
 
 
-def raw_features(settings: Settings, enc: ImageEncoder, images: EvalImages, progress: bool = False) -> np.ndarray:
-    """(N, raw dim) raw pooled stages of every image, computing (and caching) the missing ones."""
-    cache = RawFeatureCache(settings, enc.feature_version)
-    keys = [cache_key(s, g) for s, g in zip(images.sha256, images.gsd_m, strict=True)]
-    missing = [i for i, k in enumerate(keys) if cache.get(k) is None]
-    if missing:
-        t0 = time.perf_counter()
-        for s in range(0, len(missing), BATCH):
-            rows = missing[s : s + BATCH]
-            raw = enc.encode_raw([images.load(i) for i in rows], [images.gsd_m[i] for i in rows])
-            cache.put([keys[i] for i in rows], raw)
-            if progress:
-                log.info("%s: encoded %d/%d images (%.1f s)", images.dataset, s + len(rows), len(missing),
-                         time.perf_counter() - t0)
-            if (s // BATCH) % 10 == 9:
-                cache.save()           # a killed run keeps what it computed
-        cache.save()
-    return np.stack([cache.rows[k] for k in keys]).astype(np.float32)
-
-
-def raw_patch_features(settings: Settings, enc: ImageEncoder, images: EvalImages, grid: int,
-                       progress: bool = False) -> np.ndarray:
-    """(N * grid**2, raw dim) raw pooled stages of every image's grid x grid patches (row by row, consecutive
-    per image), cached like :func:`raw_features` in ``<feature_version>-grid<G>.npz``."""
+def raw_features(settings: Settings, enc: ImageEncoder, images: EvalImages, progress: bool = False,
+                 grid: int = 1) -> np.ndarray:
+    """(N, raw dim) raw pooled stages of every image, computing (and caching) the missing ones. ``grid`` > 1:
+    (N * grid**2, raw dim), the stages of every image's grid x grid patches (``embeddings.patches``, row by
+    row, consecutive per image), cached in ``<feature_version>-grid<G>.npz``."""
     from embeddings.patches import grid_patches
 
-    n_patch = grid * grid
-    cache = RawFeatureCache(settings, f"{enc.feature_version}-grid{grid}")
-    keys = [[f"{cache_key(s, g)}:{p}" for p in range(n_patch)]
+    n_views = grid * grid
+    cache = RawFeatureCache(settings, enc.feature_version if grid == 1 else f"{enc.feature_version}-grid{grid}")
+    keys = [[cache_key(s, g)] if grid == 1 else [f"{cache_key(s, g)}:{p}" for p in range(n_views)]
             for s, g in zip(images.sha256, images.gsd_m, strict=True)]
     missing = [i for i, ks in enumerate(keys) if any(cache.get(k) is None for k in ks)]
     if missing:
         t0 = time.perf_counter()
         for s in range(0, len(missing), BATCH):
             rows = missing[s : s + BATCH]
-            patches = [p for i in rows for p in grid_patches(images.load(i), grid)]
-            raw = enc.encode_raw(patches, [images.gsd_m[i] for i in rows for _ in range(n_patch)])
+            views = [v for i in rows for v in grid_patches(images.load(i), grid)]
+            raw = enc.encode_raw(views, [images.gsd_m[i] for i in rows for _ in range(n_views)])
             cache.put([k for i in rows for k in keys[i]], raw)
             if progress:
-                log.info("%s: encoded the %dx%d patches of %d/%d images (%.1f s)", images.dataset, grid, grid,
-                         s + len(rows), len(missing), time.perf_counter() - t0)
+                log.info("%s: encoded %d/%d images%s (%.1f s)", images.dataset, s + len(rows), len(missing),
+                         "" if grid == 1 else f" as {grid}x{grid} patches", time.perf_counter() - t0)
             if (s // BATCH) % 10 == 9:
-                cache.save()
+                cache.save()           # a killed run keeps what it computed
         cache.save()
     return np.stack([cache.rows[k] for ks in keys for k in ks]).astype(np.float32)
 

@@ -77,11 +77,9 @@ def run_supplementary(settings: Settings, services: Any, dataset: str, truth_csv
 def run_cbir(settings: Settings, out: Path | None = None, ucm: UCM | None = None, protocol_head: bool = True,
              grid: int = 3) -> Outcome:
     """``grid`` > 1 adds HIR rows whose class distributions come from grid x grid patches (0 or 1: none)."""
-    from rskg.evaluation.features import raw_patch_features
-
     t0 = time.perf_counter()
     ucm = ucm or load_ucm(settings, protocol_head=protocol_head)
-    patch_raw = raw_patch_features(settings, ucm.encoder, ucm.images, grid, progress=True) if grid > 1 else None
+    patch_raw = raw_features(settings, ucm.encoder, ucm.images, progress=True, grid=grid) if grid > 1 else None
     rows, notes = cbir.run(ucm, patch_raw, grid)
     md, summary = report.cbir_section(rows, notes, ucm.split.describe(), time.perf_counter() - t0)
     return _finish("cbir", md, summary, t0, out)
