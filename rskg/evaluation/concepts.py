@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from ontology.model import LabelSystem
 from ontology.normalize import label_key
 
@@ -66,6 +68,12 @@ def descendants(system: LabelSystem, concept_id: str) -> set[str]:
                 out.add(child.id)
                 stack.append(child.id)
     return out
+
+
+def carriers(system: LabelSystem, concept_id: str, image_concepts: list[set[str]]) -> np.ndarray:
+    """Boolean mask of the images whose concept set holds ``concept_id`` or one of its subclasses."""
+    down = descendants(system, concept_id)
+    return np.asarray([bool(c & down) for c in image_concepts], bool)
 
 
 def label_concepts(system: LabelSystem, label_set: str, label: str) -> set[str]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from ontology.model import LabelSystem
 from rskg.evaluation import metrics as M
-from rskg.evaluation.concepts import descendants, is_same_concept, label_concepts, match_label
+from rskg.evaluation.concepts import carriers, is_same_concept, label_concepts, match_label
 from rskg.evaluation.data import EvalImages
 from rskg.evaluation.protos import kmeans_prototypes
 from rskg.evaluation.ucm import UCM
@@ -81,8 +81,8 @@ def run(system: LabelSystem, ucm: UCM, targets: list[EvalImages], target_feats: 
             m = match_label(system, cls, [ucm.images.primary_set])
             if m.concept_id is None:
                 continue
-            members = train & np.asarray([bool(label_concepts(system, ucm.images.primary_set, s)
-                                               & descendants(system, m.concept_id)) for s in ucm.scene])
+            members = train & carriers(system, m.concept_id,
+                                       [label_concepts(system, ucm.images.primary_set, s) for s in ucm.scene])
             if not members.any():
                 continue
             scores = (feats_t @ kmeans_prototypes(fs.feats[members]).T).max(axis=1)

@@ -30,7 +30,7 @@ from kg.label_graph import build_adjacency, dijkstra
 from mappings.cooccurrence import Cooccurrence, Sample, s2_samples
 from ontology.model import LabelSystem
 from rskg.evaluation import metrics as M
-from rskg.evaluation.concepts import descendants, label_concepts, match_label
+from rskg.evaluation.concepts import carriers, label_concepts, match_label
 from rskg.evaluation.protos import kmeans_prototypes, knn_retrieved
 
 MAX_RELATED = 30          # as RetrievalRequest.max_related
@@ -134,8 +134,7 @@ def run(system: LabelSystem, base_edges: list[dict[str, object]], co: Cooccurren
 
     def prototypes(cid: str) -> np.ndarray | None:
         if cid not in protos:
-            down = descendants(system, cid)
-            members = np.asarray([bool(c & down) for c in src_concepts])
+            members = carriers(system, cid, src_concepts)
             protos[cid] = kmeans_prototypes(src_feats[members]) if members.any() else None
         return protos[cid]
 
@@ -151,8 +150,7 @@ def run(system: LabelSystem, base_edges: list[dict[str, object]], co: Cooccurren
             skipped.append(label)
             continue
         c = m.concept_id
-        down = descendants(system, c)
-        direct = np.asarray([bool(scene_concepts[s] & down) for s in test_scene])
+        direct = carriers(system, c, [scene_concepts[s] for s in test_scene])
         nd = ~direct
         positive = gts[:, j]
         if not (positive & nd).any():

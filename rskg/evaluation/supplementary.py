@@ -25,7 +25,7 @@ import numpy as np
 
 from ontology.model import LabelSystem
 from rskg.evaluation import metrics as M
-from rskg.evaluation.concepts import LabelMatch, descendants, label_concepts, match_label
+from rskg.evaluation.concepts import LabelMatch, carriers, label_concepts, match_label
 from rskg.evaluation.data import EvalImages
 from rskg.evaluation.protos import kmeans_prototypes, knn_retrieved
 from rskg.evaluation.truth import Truth
@@ -117,15 +117,14 @@ def run(system: LabelSystem, images: EvalImages, feats: np.ndarray, truth: Truth
         if m.concept_id is None:
             res.skipped.append(m)
             continue
-        down = descendants(system, m.concept_id)
-        members = np.asarray([bool(c & down) for c in src_concepts])
+        members = carriers(system, m.concept_id, src_concepts)
         if not members.any():
             res.skipped.append(LabelMatch(label, m.concept_id, m.concept_name,
                                           f"{m.how}; no prototype-source image carries it"))
             continue
         protos = kmeans_prototypes(source.feats[members])
         positive = np.asarray([label in g for g in gts])
-        direct = np.asarray([bool(scene_concepts[s] & down) for s in scene])
+        direct = carriers(system, m.concept_id, [scene_concepts[s] for s in scene])
         retrieved = knn_retrieved(f, protos, k_per_prototype, threshold) & ~direct
         scores = (f @ protos.T).max(axis=1)
         nd = ~direct
