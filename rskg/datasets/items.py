@@ -35,9 +35,10 @@ ORDER BY i.concept_id, i.kind, i.score DESC, i.sample_id
 """
 
 # one page: the same rows, filtered in SQL, after a keyset (concept, kind, -score, sample id), LIMIT n + 1
+_UNORDERED = SELECT_ITEMS.strip().rsplit("ORDER BY", 1)[0]
 PAGE_SQL = """
 SELECT * FROM (
-""" + SELECT_ITEMS.strip().rsplit("ORDER BY", 1)[0] + """) page(sample_id, concept_id, kind, score, evidence, decision,
+""" + _UNORDERED + """) page(sample_id, concept_id, kind, score, evidence, decision,
   dataset_id, dataset_name, url, license, citation, source_path, storage, geojson, wkt, acquired_at, created_at, gsd_m,
   sensor, width, height, labels)
 WHERE {filters}
@@ -46,7 +47,7 @@ LIMIT %(limit)s
 """
 COUNT_SQL = """
 SELECT count(*) FROM (
-""" + SELECT_ITEMS.strip().rsplit("ORDER BY", 1)[0] + """) page(sample_id, concept_id, kind, score, evidence, decision)
+""" + _UNORDERED + """) page(sample_id, concept_id, kind, score, evidence, decision)
 WHERE {filters}
 """
 

@@ -67,15 +67,17 @@ def _validate(req: RetrievalRequest) -> None:
     filters.validate(req)
 
 
-def _example_pixels(req: RetrievalRequest) -> tuple[np.ndarray, float | None] | None:
-    """The uploaded example image as RGB pixels (already validated by example_feature) and its GSD."""
-    if req.example_image is None:
-        return None
+def _example_rgb(req: RetrievalRequest) -> np.ndarray:
+    """The uploaded example image as RGB pixels; RskgError when the bytes are no readable image."""
     import io
 
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
-    return np.asarray(Image.open(io.BytesIO(req.example_image)).convert("RGB")), req.example_gsd_m
+    assert req.example_image is not None
+    try:
+        return np.asarray(Image.open(io.BytesIO(req.example_image)).convert("RGB"))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValidationError(f"example_image is not a readable image: {exc}", "Send PNG, JPEG or TIFF bytes.") from exc
 
 
 def example_feature(services: Services, req: RetrievalRequest, encoder_version: str) -> np.ndarray:
@@ -96,15 +98,7 @@ def example_feature(services: Services, req: RetrievalRequest, encoder_version: 
     if enc.version != encoder_version:
         raise ValidationError(f"the image encoder ({enc.version}) differs from the index's ({encoder_version})",
                               "Rebuild the image index with the current encoder (re-ingest) and retry.")
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        rgb = np.asarray(Image.open(io.BytesIO(req.example_image)).convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValidationError(f"example_image is not a readable image: {exc}", "Send PNG, JPEG or TIFF bytes.") from exc
-    return l2n(enc.encode([rgb], [req.example_gsd_m])[0])
+    return l2n(enc.encode([_example_rgb(req)], [req.example_gsd_m])[0])
 
 
 def retrieve(services: Services, settings: Settings, request: RetrievalRequest) -> RetrievalResult:
@@ -192,7 +186,8 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
                                        features=store.vectors[rows_of] if rows_of else None)
             ex = [q for q in queries if q.root == EXAMPLE]
             if ex:
-                refs[EXAMPLE] = Reference(image=_example_pixels(request), features=ex[0].vector[None, :],
+                pixels = None if request.example_image is None else (_example_rgb(request), request.example_gsd_m)
+                refs[EXAMPLE] = Reference(image=pixels, features=ex[0].vector[None, :],
                                           sample_ids=(request.example_sample_id,) if request.example_sample_id
                                           else ())
             grid = settings.hir_grid if request.hir_grid is None else request.hir_grid
