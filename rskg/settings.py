@@ -49,6 +49,11 @@ class Settings(BaseSettings):
 
     startup_timeout_s: float = 180.0
 
+    # --- Ray cluster (`rskg cluster up`, `rskg ingest --engine ray --address ...`) -----------------
+    ray_host: str = Field("127.0.0.1", description="address the local cluster's nodes bind and advertise")
+    ray_port: int = Field(6390, description="GCS port of the head node of `rskg cluster up`")
+    ray_address: str | None = Field(None, description="cluster for --engine ray; None = a Ray instance in-process")
+
     # --- label graph / retrieval (paper 000 Eq. 1) --------------------------------------------
     # SIMILAR_TO weight alpha/score (score >= sim_threshold 0.6 -> 1.0..1.67); ADJACENT_TO weight
     # beta/(cooccurrence+tau): with beta=50 a pair seen in 100 images costs 0.5, one seen in 5 costs 8.3.

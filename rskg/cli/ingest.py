@@ -19,7 +19,10 @@ def ingest(
     dataset_id: Annotated[str | None, typer.Option("--id", help="catalog id (default: the reader name)")] = None,
     labels: Annotated[str | None, typer.Option("--labels", help="multi-label annotation file (default: the "
                                                "dataset's own, e.g. multilabels.csv / labels.csv)")] = None,
-    engine: Annotated[str, typer.Option(help="local (thread pool) or ray (Ray Data, local)")] = "local",
+    engine: Annotated[str, typer.Option(help="local (thread pool) or ray (Ray Data)")] = "local",
+    address: Annotated[str | None, typer.Option(help="with --engine ray: a running Ray cluster (host:port, e.g. "
+                                                "from `rskg cluster up`); default RSKG_RAY_ADDRESS, else an "
+                                                "in-process Ray instance")] = None,
     limit: Annotated[int | None, typer.Option(help="first N samples per label folder (N in all for "
                                               "datasets without label folders)")] = None,
     batch_size: Annotated[int, typer.Option(help="samples per catalog transaction")] = 64,
@@ -37,6 +40,7 @@ def ingest(
 
     settings = load_settings()
     opts = IngestOptions(url=url, dataset=dataset, dataset_id=dataset_id, labels_file=labels, engine=engine,
+                         address=address or settings.ray_address,
                          limit=limit, batch_size=batch_size, workers=workers, progress=not quiet)
     extractor = default_extractor(settings, backend) if features else None
     with Services(settings) as svc:

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from rskg.cli import db, image, label, mapping, retrieval, search, servers
+from rskg.cli import cluster, db, image, label, mapping, retrieval, search, servers
 from rskg.cli import eval as eval_cli
 from rskg.cli import ontology as ontology_cli
 from rskg.cli import sync as sync_cli
@@ -18,6 +18,7 @@ from rskg.errors import RskgError
 app = typer.Typer(help="rskg: a knowledge graph of remote-sensing training samples.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.add_typer(servers.app, name="servers")
+app.add_typer(cluster.app, name="cluster")
 app.add_typer(db.app, name="db")
 app.add_typer(ontology_cli.app, name="ontology")
 app.command(name="sync")(sync_cli.sync)
@@ -36,7 +37,9 @@ def main() -> None:
     # yet) as warnings on stdout; they are not errors of the user's command
     logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)   # a typer.Exit(code) comes back as the return value here
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except RskgError as exc:
         typer.secho(f"error: {exc.message}", fg="red", err=True)
         if exc.hint:

@@ -2,8 +2,12 @@
 
 * ``local``: a thread pool (Pillow, rasterio and hashlib release the GIL while they work); the next
   batch is decoded while the caller stores the current one.
-* ``ray``: the same per-sample function run as Ray Data ``map_batches`` tasks on a local Ray
-  instance (``pip install 'rskg[ray]'``); batches stream back to the driver in order.
+* ``ray``: the same per-sample function run as Ray Data ``map_batches`` tasks, on a Ray cluster
+  given by its address (``rskg cluster up`` starts one of several nodes here; on real hosts
+  ``ray start --head`` / ``ray start --address``) or on an in-process Ray instance
+  (``pip install 'rskg[ray]'``); batches stream back to the driver in order. A task lost with its
+  node is retried on another node by Ray; a driver that dies leaves what it stored, and the next
+  run resumes from there (sha256 skip).
 
 The caller (the pipeline) does everything that writes: Zarr, PostgreSQL, Neo4j, features.
 """
@@ -15,6 +19,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from rskg.errors import ConfigError, DataError
 from rskg.ingest.readers.base import DatasetReader
@@ -68,9 +73,32 @@ def run_local(proc: Processor, refs: list[SampleRef], batch_size: int,
             yield [o[0] for o in outs], sum(o[1] for o in outs)
 
 
+_connected: list[str | None] = []     # the address this process's Ray driver is connected to
+
+
+def _connect(ray: Any, address: str | None, workers: int) -> None:
+    """Connect this process's Ray driver to ``address`` (None: an in-process instance of ``workers`` CPUs)."""
+    if ray.is_initialized() and _connected and _connected[0] == address:
+        return
+    if ray.is_initialized():
+        ray.shutdown()
+    _connected.clear()
+    try:
+        if address:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
+    except ConnectionError as exc:
+        raise ConfigError(f"no Ray cluster answers at {address}: {exc}",
+                          "Start one with `rskg cluster up` (or `ray start --head` on the head host) "
+                          "or drop --address to use an in-process Ray instance.") from exc
+    _connected.append(address)
+
+
 def run_ray(proc: Processor, refs: list[SampleRef], batch_size: int,
-            workers: int) -> Iterator[tuple[list[Result], float]]:
-    """The same work on Ray Data (local Ray, ``workers`` CPUs)."""
+            workers: int, address: str | None = None) -> Iterator[tuple[list[Result], float]]:
+    """The same work on Ray Data: a cluster at ``address``, or in-process Ray with ``workers`` CPUs."""
     try:
         import ray
         import ray.data
@@ -79,9 +107,7 @@ def run_ray(proc: Processor, refs: list[SampleRef], batch_size: int,
                           "Install it with `pip install 'rskg[ray]'` (ray[data]) or use --engine local.") from exc
     import numpy as np
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False,
-                 ignore_reinit_error=True, configure_logging=False)
+    _connect(ray, address, workers)
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True
     ctx.enable_progress_bars = False
@@ -101,9 +127,11 @@ def run_ray(proc: Processor, refs: list[SampleRef], batch_size: int,
 
 
 def run(engine: str, proc: Processor, refs: list[SampleRef], batch_size: int,
-        workers: int) -> Iterator[tuple[list[Result], float]]:
+        workers: int, address: str | None = None) -> Iterator[tuple[list[Result], float]]:
     if engine == "local":
+        if address:
+            raise ConfigError("--address names a Ray cluster, but the engine is local", "Add --engine ray.")
         return run_local(proc, refs, batch_size, workers)
     if engine == "ray":
-        return run_ray(proc, refs, batch_size, workers)
+        return run_ray(proc, refs, batch_size, workers, address)
     raise ConfigError(f"unknown engine {engine!r}", "Use --engine local or --engine ray.")

@@ -43,6 +43,7 @@ class IngestOptions:
     dataset_id: str | None = None         # catalog id; default = the reader's key
     labels_file: str | None = None
     engine: str = "local"
+    address: str | None = None            # --engine ray: a running cluster (host:port); None = in-process Ray
     limit: int | None = None
     batch_size: int = 64
     workers: int = 4
@@ -218,7 +219,7 @@ class Ingestor:
                        disable=not self.opts.progress, dynamic_ncols=True)
             t_wait = time.perf_counter()
             for results, decode_s in engines.run(self.opts.engine, proc, refs, self.opts.batch_size,
-                                                 self.opts.workers):
+                                                 self.opts.workers, self.opts.address):
                 rep.stages["decode_wait"] += time.perf_counter() - t_wait
                 rep.stages["decode_cpu"] += decode_s
                 rep.seen += len(results)
