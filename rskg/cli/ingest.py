@@ -34,6 +34,8 @@ def ingest(
     """Ingest a dataset: pixels to Zarr, one catalog row per sample, Sample nodes in Neo4j, features."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
+    from rskg.composition.backfill import backfill as compose
+    from rskg.composition.backfill import load_segmenter
     from rskg.ingest.features import default_extractor
     from rskg.ingest.pipeline import IngestOptions
     from rskg.ingest.pipeline import ingest as run_ingest
@@ -45,9 +47,13 @@ def ingest(
     extractor = default_extractor(settings, backend) if features else None
     with Services(settings) as svc:
         rep = run_ingest(svc, opts, extractor)
+        seg = load_segmenter(settings, required=False) if features else None
+        composed = compose(svc, seg, rep.dataset_id, progress=not quiet) if seg is not None else None
     typer.echo(f"dataset {rep.dataset_id}: {rep.seen} seen, {rep.ingested} ingested, {rep.skipped} skipped "
                f"(already in), {len(rep.quarantined)} quarantined; {rep.total_in_catalog} in the catalog; "
                f"{rep.seconds:.1f} s ({rep.rate:.1f} new samples/s); job {rep.job_id}")
+    if composed is not None:
+        typer.echo(f"composition: {composed} samples composed by the segmentation head")
     if rep.interrupted_jobs:
         typer.echo(f"resumed after interrupted job(s) {rep.interrupted_jobs}")
     for which, rr in (("start", rep.reconcile_start), ("end", rep.reconcile_end)):
