@@ -167,3 +167,22 @@ def read_maps_to(driver: Driver, dataset: str) -> list[dict[str, Any]]:
 
 def delete_dataset_labels(driver: Driver, dataset: str) -> None:
     driver.execute_query(DELETE_DATASET_LABELS, dataset=dataset)
+
+# Source labels (by id) that already answer a concept: a MAPS_TO edge of any status or a COVERS edge.
+MAPPED_SOURCE_LABELS = """
+UNWIND $ids AS id
+MATCH (l:SourceLabel {id: id})-[:MAPS_TO|COVERS]->(:Concept)
+RETURN collect(DISTINCT l.id) AS ids
+"""
+
+COUNT_CONCEPTS = "MATCH (c:Concept) RETURN count(c) AS n"
+
+
+def mapped_source_labels(driver: Driver, ids: list[str]) -> set[str]:
+    rec = driver.execute_query(MAPPED_SOURCE_LABELS, ids=sorted(set(ids))).records
+    return set(rec[0]["ids"]) if rec else set()
+
+
+def count_concepts(driver: Driver) -> int:
+    rec = driver.execute_query(COUNT_CONCEPTS).records
+    return int(rec[0]["n"]) if rec else 0

@@ -1,0 +1,94 @@
+"""Post-ingest onboarding: a dataset's label sets join the label system (paper 000 Algorithm 1).
+
+``rskg ingest`` calls :func:`onboard_label_sets` after the samples are in. For every label set the reader
+wrote (class folders, a multi-label vocabulary) the labels that answer no concept yet (no MAPS_TO or COVERS
+edge in Neo4j, no current mapping decision in PostgreSQL) are mapped by :func:`rskg.labelmap.map_vocabulary`:
+
+* ``auto`` decisions set a usable MAPS_TO edge at once, so direct retrieval by concept finds the samples
+  (the retrieval lexicon is re-read within ``LEXICON_TTL_S``; this process's cache is invalidated here);
+* ``pending`` ones wait in the review queue (`rskg map review`, GraphQL ``mappingReview``, /review/mappings);
+* ``proposed`` ones (no equivalent concept) wait there too, as a new concept under a proposed parent.
+
+Label sets of ontology datasets are curated (`rskg sync`) and are left alone; a label that already has a
+decision (any status, a human's included) is not re-decided, so a second ingest maps nothing and stores
+nothing. The text encoder is only loaded when there is something to map.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from kg import mappings_graph as G
+from mappings import store
+from mappings.decisions import MappingDecision
+from rskg.services import Services
+
+
+@dataclass
+class OnboardReport:
+    label_sets: dict[str, int] = field(default_factory=dict)     # label set -> labels it has
+    mapped: list[MappingDecision] = field(default_factory=list)  # decisions stored by this run
+    already: int = 0                                             # labels mapped before this run
+    skipped_sets: list[str] = field(default_factory=list)        # ontology (curated) label sets
+    note: str = ""                                               # why nothing was mapped, if so
+
+    def counts(self) -> dict[str, int]:
+        c = Counter(d.status for d in self.mapped)
+        return {s: c.get(s, 0) for s in ("auto", "pending", "proposed")}
+
+    def summary(self) -> str:
+        if self.note:
+            return f"label mapping: {self.note}"
+        c = self.counts()
+        return (f"label mapping: {sum(self.label_sets.values())} labels in {len(self.label_sets)} label set(s); "
+                f"{c['auto']} auto-accepted, {c['pending']} pending review, {c['proposed']} new concept "
+                f"proposed, {self.already} already mapped"
+                + (f"; curated (ontology) label sets left alone: {', '.join(self.skipped_sets)}"
+                   if self.skipped_sets else ""))
+
+
+def _todo(svc: Services, label_set: str, names: Sequence[str]) -> list[str]:
+    with svc.connection() as conn:
+        decided = set(store.current_map(conn, label_set))
+    mapped = G.mapped_source_labels(svc.driver, [f"{label_set}:{n}" for n in names])
+    return [n for n in names if n not in decided and f"{label_set}:{n}" not in mapped]
+
+
+def onboard_label_sets(svc: Services, label_sets: Mapping[str, Sequence[str]], author: str = "rskg-ingest"
+                       ) -> OnboardReport:
+    """Map the not-yet-mapped labels of ``label_sets`` (label set id -> label names); idempotent."""
+    from ontology.store import load_label_system
+    from rskg.labelmap import MappingContext, map_vocabulary
+
+    rep = OnboardReport()
+    system = load_label_system(svc.settings.ontology_dir)
+    todo: dict[str, list[str]] = {}
+    for ls, names in label_sets.items():
+        names = [n for n in dict.fromkeys(names) if n and n.strip()]
+        if ls in system.datasets:
+            rep.skipped_sets.append(ls)
+            continue
+        rep.label_sets[ls] = len(names)
+        todo[ls] = _todo(svc, ls, names)
+        rep.already += len(names) - len(todo[ls])
+    if not any(todo.values()):
+        return rep
+    if G.count_concepts(svc.driver) == 0:
+        rep.note = ("skipped: the label system is not in Neo4j (run `rskg sync`, then rerun the ingest "
+                    "or `rskg map add`)")
+        return rep
+    ctx = MappingContext.open(svc, system)
+    try:
+        for ls, names in todo.items():
+            if names:
+                _, stored = map_vocabulary(ctx, ls, names, author)
+                rep.mapped += stored
+    finally:
+        if ctx.encoder is not None:
+            ctx.encoder.close()
+    from rskg.retrieval.store import cache
+
+    cache(svc).invalidate("lexicon")
+    return rep
