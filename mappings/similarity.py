@@ -201,6 +201,30 @@ class SimilarityModel:
                     pairs.append(SimilarPair(a, b, round(float(sc), 6), round(t, 6), round(s, 6)))
         return pairs
 
+    def pairs_of(self, concept_id: str, threshold: float) -> list[SimilarPair]:
+        """The SIMILAR_TO candidates of one concept (a new one): pairs with every other, score >= threshold."""
+        i = self._row[concept_id]
+        owner = np.array([self._row[c] for c in self.name_owner])
+        cos = self.name_vecs @ self.name_vecs[owner == i].T                  # (names, names of i)
+        names = np.full(len(self.ids), -1.0, np.float32)
+        np.maximum.at(names, owner, cos.max(axis=1))
+        aug = self.aug_vecs @ self.aug_vecs[i]
+        mode = self.weights.text_mode
+        text = names if mode == "name" else aug if mode == "augmented" else np.maximum(aug, names)
+        ta = self.concepts[concept_id].osm_tags
+        pairs = []
+        for j, b in enumerate(self.ids):
+            if j == i:
+                continue
+            tb = self.concepts[b].osm_tags
+            s = self.osm.struct_sim(ta, tb)
+            t = float(text[j])
+            sc = self.weights.combine(t, s, bool(ta), bool(tb))
+            if sc >= threshold:
+                a_, b_ = sorted((concept_id, b))
+                pairs.append(SimilarPair(a_, b_, round(float(sc), 6), round(t, 6), round(s, 6)))
+        return pairs
+
     def _name_matrix(self) -> np.ndarray:
         """Best name-to-name cosine between every two concepts (ignoring the concept itself)."""
         n = len(self.ids)

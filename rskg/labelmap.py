@@ -123,12 +123,19 @@ def _current_by_id(ctx: MappingContext, decision_id: int) -> MappingDecision:
     return d
 
 
-def review(ctx: MappingContext, decision_id: int, action: str, author: str, concept: str | None = None
+def review(ctx: MappingContext, decision_id: int, action: str, author: str, concept: str | None = None, *,
+           new_id: str | None = None, new_label: str | None = None, new_parent: str | None = None
            ) -> MappingDecision:
-    """accept | reject | remap one decision; appends a new row by ``author``."""
+    """accept | reject | remap one decision; appends a new row by ``author``. Accepting a new-concept
+    proposal (status proposed, no ``concept``) creates the concept (``rskg.proposals``; ``new_*`` override
+    the id, prefLabel and parent it proposes)."""
     if not author.strip():
         raise ValidationError("no author given", "Pass `--author YOUR_NAME`; nothing was changed.")
     d = _current_by_id(ctx, decision_id)
+    if action == "accept" and d.status == D.PROPOSED and concept is None:
+        from rskg.proposals import accept_proposal
+
+        return accept_proposal(ctx, d, author, new_id, new_label, new_parent).decision
     target = concept or (d.concept_id if action != "remap" else None)
     if action in ("accept", "remap"):
         if not target:
