@@ -111,8 +111,8 @@ def run(settings: Settings, system: LabelSystem | None = None) -> dict[str, obje
     lodo = evaluate(settings, system, weights, encoder)
     encoder.close()
     lt = Score()
-    for sc in lodo.values():
-        lt.add(sc)
+    for fold in lodo.values():
+        lt.add(fold)
     lodo_row = lt.row()
     total = _total(per)
     row = total.row()
@@ -122,7 +122,7 @@ def run(settings: Settings, system: LabelSystem | None = None) -> dict[str, obje
         "wrong_auto": total.errors,
         "lodo": {"labels": lodo_row["labels"], "top1": lodo_row["top1"], "auto_precision": lodo_row["precision"],
                  "auto_recall": lodo_row["recall"], "decided_share": lodo_row["auto"] / max(lodo_row["labels"], 1),
-                 "f1": lodo_row["f1"], "wrong_auto": [f"{d}: {e}" for d, sc in lodo.items() for e in sc.errors]},
+                 "f1": lodo_row["f1"], "wrong_auto": [f"{d}: {e}" for d, f in lodo.items() for e in f.errors]},
         "thresholds": {"accept": settings.map_accept_threshold, "review": settings.map_review_threshold,
                        "text_weight": settings.sim_text_weight, "struct_weight": settings.sim_struct_weight},
         "label_system_version": system.version,
@@ -138,8 +138,8 @@ def run(settings: Settings, system: LabelSystem | None = None) -> dict[str, obje
              "5 helpers at once). Gold: benchmarks/data/fresh_vocab (written before the mapper ran).", "",
              "| set | labels | top-1 | P(auto) | R(auto) | decided (auto) share | pending | proposed |",
              "|---|---|---|---|---|---|---|---|"]
-    for name, sc in [*per.items(), ("**fresh, all**", total)]:
-        r = sc.row()
+    for name, fr in [*per.items(), ("**fresh, all**", total)]:
+        r = fr.row()
         lines.append(f"| {name} | {r['labels']} | {r['top1']:.3f} | {r['auto_precision']:.3f} | "
                      f"{r['auto_recall']:.3f} | {r['decided_share']:.3f} | {r['pending']} | {r['proposed']} |")
     lo = result["lodo"]
