@@ -17,7 +17,6 @@ from embeddings.text import TextEncoder
 from kg import mappings_graph as G
 from mappings import decisions as D
 from mappings import store
-from mappings.cooccurrence import real_cooccurrence
 from mappings.decisions import MappingDecision
 from mappings.merge import build_model, check_dataset_id, merge_new_labels
 from mappings.osm import OsmVocab, load_osm_vocab
@@ -193,8 +192,7 @@ def similar_edges(ctx: MappingContext, write: bool = True) -> list[dict[str, Any
 
 
 def adjacency_edges(ctx: MappingContext, write: bool = True) -> list[dict[str, Any]]:
-    co = real_cooccurrence(ctx.system, ctx.settings.data_dir)
-    rows = co.rows(ctx.settings.adjacency_min_cooccurrence, ctx.settings.adjacency_min_lift)
-    if write:
-        G.write_adjacent(ctx.services.driver, rows, sorted(ctx.system.active()))
-    return rows
+    """Every ADJACENT_TO edge: the curated annotation files + every ingested multi-label dataset."""
+    from rskg.adjacency import refresh_adjacency
+
+    return refresh_adjacency(ctx.services, ctx.system, None, write).rows

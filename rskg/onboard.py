@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from kg import mappings_graph as G
 from mappings import store
 from mappings.decisions import MappingDecision
+from rskg.adjacency import AdjacencyReport
 from rskg.services import Services
 
 
@@ -33,12 +34,16 @@ class OnboardReport:
     already: int = 0                                             # labels mapped before this run
     skipped_sets: list[str] = field(default_factory=list)        # ontology (curated) label sets
     note: str = ""                                               # why nothing was mapped, if so
+    adjacency: AdjacencyReport | None = None                     # ADJACENT_TO rewritten (multi-label data)
 
     def counts(self) -> dict[str, int]:
         c = Counter(d.status for d in self.mapped)
         return {s: c.get(s, 0) for s in ("auto", "pending", "proposed")}
 
     def summary(self) -> str:
+        return self._mapping_summary() + (f"\n{self.adjacency.summary()}" if self.adjacency else "")
+
+    def _mapping_summary(self) -> str:
         if self.note:
             return f"label mapping: {self.note}"
         c = self.counts()
@@ -56,9 +61,35 @@ def _todo(svc: Services, label_set: str, names: Sequence[str]) -> list[str]:
     return [n for n in names if n not in decided and f"{label_set}:{n}" not in mapped]
 
 
-def onboard_label_sets(svc: Services, label_sets: Mapping[str, Sequence[str]], author: str = "rskg-ingest"
-                       ) -> OnboardReport:
-    """Map the not-yet-mapped labels of ``label_sets`` (label set id -> label names); idempotent."""
+def onboard_label_sets(svc: Services, label_sets: Mapping[str, Sequence[str]], author: str = "rskg-ingest",
+                       dataset: str | None = None) -> OnboardReport:
+    """Map the not-yet-mapped labels of ``label_sets`` (label set id -> label names); then, for a
+    ``dataset`` with multi-label samples, rewrite the ADJACENT_TO edges around the concepts it touches
+    (``rskg.adjacency``). Idempotent."""
+    rep = _map_label_sets(svc, label_sets, author)
+    if dataset is not None and rep.note == "" and _has_multi_label_samples(svc, dataset):
+        from ontology.store import load_label_system
+        from rskg.adjacency import refresh_adjacency
+
+        rep.adjacency = refresh_adjacency(svc, load_label_system(svc.settings.ontology_dir), dataset)
+        from rskg.retrieval.store import cache
+
+        cache(svc).invalidate("label_graph")
+    return rep
+
+
+MULTI_LABEL_SAMPLE = """
+SELECT 1 FROM sample_labels sl JOIN samples s ON s.id = sl.sample_id WHERE s.dataset_id = %s
+GROUP BY sl.sample_id HAVING count(*) > 1 LIMIT 1
+"""
+
+
+def _has_multi_label_samples(svc: Services, dataset: str) -> bool:
+    with svc.connection() as conn:
+        return conn.execute(MULTI_LABEL_SAMPLE, (dataset,)).fetchone() is not None
+
+
+def _map_label_sets(svc: Services, label_sets: Mapping[str, Sequence[str]], author: str) -> OnboardReport:
     from ontology.store import load_label_system
     from rskg.labelmap import MappingContext, map_vocabulary
 

@@ -269,5 +269,5 @@ def ingest(services: Services, opts: IngestOptions, extractor: FeatureExtractor 
     ingestor = Ingestor(services, extractor, opts)
     rep = ingestor.run()
     if opts.onboard:
-        rep.onboarding = onboard_label_sets(services, ingestor.reader.label_sets())
+        rep.onboarding = onboard_label_sets(services, ingestor.reader.label_sets(), dataset=ingestor.dataset_id)
     return rep
