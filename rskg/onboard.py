@@ -19,12 +19,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kg import mappings_graph as G
 from mappings import store
 from mappings.decisions import MappingDecision
 from rskg.adjacency import AdjacencyReport
 from rskg.services import Services
+
+if TYPE_CHECKING:
+    from rskg.retrieval.prototypes import BuildReport
 
 
 @dataclass
@@ -35,13 +39,19 @@ class OnboardReport:
     skipped_sets: list[str] = field(default_factory=list)        # ontology (curated) label sets
     note: str = ""                                               # why nothing was mapped, if so
     adjacency: AdjacencyReport | None = None                     # ADJACENT_TO rewritten (multi-label data)
+    prototypes: BuildReport | None = None                        # prototypes refitted where members changed
 
     def counts(self) -> dict[str, int]:
         c = Counter(d.status for d in self.mapped)
         return {s: c.get(s, 0) for s in ("auto", "pending", "proposed")}
 
     def summary(self) -> str:
-        return self._mapping_summary() + (f"\n{self.adjacency.summary()}" if self.adjacency else "")
+        out = self._mapping_summary() + (f"\n{self.adjacency.summary()}" if self.adjacency else "")
+        if self.prototypes is not None:
+            p = self.prototypes
+            out += (f"\nprototypes: {p.rebuilt} of {p.concepts} concepts refitted (members changed), "
+                    f"version {p.version}")
+        return out
 
     def _mapping_summary(self) -> str:
         if self.note:
@@ -62,10 +72,11 @@ def _todo(svc: Services, label_set: str, names: Sequence[str]) -> list[str]:
 
 
 def onboard_label_sets(svc: Services, label_sets: Mapping[str, Sequence[str]], author: str = "rskg-ingest",
-                       dataset: str | None = None) -> OnboardReport:
+                       dataset: str | None = None, samples_changed: bool = False) -> OnboardReport:
     """Map the not-yet-mapped labels of ``label_sets`` (label set id -> label names); then, for a
     ``dataset`` with multi-label samples, rewrite the ADJACENT_TO edges around the concepts it touches
-    (``rskg.adjacency``). Idempotent."""
+    (``rskg.adjacency``), and refit the prototypes whose members changed (when this home has a prototype
+    store; ``samples_changed``: the ingest added or relabelled samples). Idempotent."""
     rep = _map_label_sets(svc, label_sets, author)
     if dataset is not None and rep.note == "" and _has_multi_label_samples(svc, dataset):
         from ontology.store import load_label_system
@@ -75,7 +86,20 @@ def onboard_label_sets(svc: Services, label_sets: Mapping[str, Sequence[str]], a
         from rskg.retrieval.store import cache
 
         cache(svc).invalidate("label_graph")
+    if dataset is not None and (rep.mapped or samples_changed):
+        rep.prototypes = _refresh_prototypes(svc)
     return rep
+
+
+def _refresh_prototypes(svc: Services) -> BuildReport | None:
+    """Prototypes of the concepts whose members changed, when this home has a prototype store."""
+    from rskg.retrieval.prototypes import build_prototypes, prototype_path
+    from rskg.retrieval.store import cache, image_index
+
+    if not prototype_path(svc.settings).exists() or image_index(svc, required=False) is None:
+        return None
+    cache(svc).invalidate("label_graph")
+    return build_prototypes(svc, svc.settings, only_changed=True)
 
 
 MULTI_LABEL_SAMPLE = """

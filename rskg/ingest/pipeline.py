@@ -269,5 +269,6 @@ def ingest(services: Services, opts: IngestOptions, extractor: FeatureExtractor 
     ingestor = Ingestor(services, extractor, opts)
     rep = ingestor.run()
     if opts.onboard:
-        rep.onboarding = onboard_label_sets(services, ingestor.reader.label_sets(), dataset=ingestor.dataset_id)
+        rep.onboarding = onboard_label_sets(services, ingestor.reader.label_sets(), dataset=ingestor.dataset_id,
+                                            samples_changed=bool(rep.ingested or rep.labels_attached))
     return rep
