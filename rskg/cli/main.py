@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from rskg.cli import db, image, label, mapping, retrieval, search, servers
+from rskg.cli import db, image, label, mapping, report, retrieval, search, servers
 from rskg.cli import eval as eval_cli
 from rskg.cli import ontology as ontology_cli
 from rskg.cli import sync as sync_cli
@@ -23,6 +23,7 @@ app.add_typer(ontology_cli.app, name="ontology")
 app.command(name="sync")(sync_cli.sync)
 app.command(name="ingest")(ingest_cmd)
 app.add_typer(mapping.app, name="map")
+app.add_typer(report.app, name="report")
 app.add_typer(image.app, name="image")
 retrieval.register(app)          # index build, retrieve, dataset ...
 app.add_typer(eval_cli.app, name="eval")

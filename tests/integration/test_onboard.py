@@ -112,3 +112,23 @@ def test_ontology_datasets_are_left_to_the_curated_mappings(onboard_env) -> None
     _, svc, _ = onboard_env
     rep = onboard_label_sets(svc, {"ucm": ["airplane", "beach"]})
     assert rep.skipped_sets == ["ucm"] and rep.mapped == [] and rep.label_sets == {}
+
+
+def test_growth_report_counts_the_onboarded_dataset(onboard_env) -> None:
+    from rskg.growth import growth, markdown
+
+    s, svc, root = onboard_env
+    ingest(svc, IngestOptions(url=str(root), dataset="imagefolder", dataset_id=DS, progress=False, workers=2,
+                              onboard=True), None)                      # idempotent: there after the first test
+    system = load_label_system(s.ontology_dir)
+    steps = growth(svc, system)
+    curated = [st for st in steps if st.kind == "curated"]
+    assert len(curated) == len({m.dataset for m in system.mappings})
+    assert curated[-1].source_labels == len({(m.dataset, m.name) for m in system.mappings})
+    for a, b in zip(steps, steps[1:], strict=False):        # the label system only grows
+        assert b.source_labels >= a.source_labels and b.concepts >= a.concepts and b.adjacent_to >= a.adjacent_to
+    ours = next(st for st in steps if st.dataset == DS)
+    with svc.connection() as conn:
+        usable = [d for d in store.current(conn, DS) if d.status in ("auto", "accepted")]
+    assert ours.kind == "onboarded" and ours.labels_added == len(usable) >= 5
+    assert f"| {DS} | onboarded |" in markdown(steps)
