@@ -18,7 +18,7 @@ from kg import mappings_graph as G
 from mappings import decisions as D
 from mappings import store
 from mappings.decisions import MappingDecision
-from mappings.merge import build_model, check_dataset_id, merge_new_labels
+from mappings.merge import build_model, check_dataset_id, merge_new_labels, parent_reason
 from mappings.osm import OsmVocab, load_osm_vocab
 from mappings.similarity import SimilarityModel
 from mappings.sssom_io import export_tsv, import_tsv
@@ -165,7 +165,8 @@ def pending(ctx: MappingContext, dataset: str | None = None, include_all: bool =
             cands = [{**c, "name": getattr(ctx.system.concepts.get(str(c["concept_id"])), "pref_label", ""),
                       "definition": getattr(ctx.system.concepts.get(str(c["concept_id"])), "definition", "")}
                      for c in d.candidates]
-            out.append({"decision": d, "candidates": cands,
+            why = parent_reason(d.candidates, ctx.system, d.proposed_parent) if d.status == D.PROPOSED else None
+            out.append({"decision": d, "candidates": cands, "parent_reason": why,
                         "thumbnails": store.sample_thumbnails(conn, d.dataset, d.label)})
     return out
 

@@ -68,6 +68,9 @@ def review_cmd(dataset: str | None = typer.Option(None, "--dataset", "-d"),
         typer.echo("nothing to review")
     for it in items:
         typer.echo(_line(it["decision"]))
+        if it.get("parent_reason"):
+            typer.echo(f"    new concept proposed {it['parent_reason']}; `rskg map accept ID --author NAME` "
+                       "creates it (--new-id / --label / --parent to change it), `rskg map reject` refuses it")
         for c in it["candidates"]:
             definition = (c.get("definition") or "")[:90]
             typer.echo(f"    {c['concept_id']:<32} score={c['score']:.3f} text={c['text_sim']:.3f} "

@@ -25,7 +25,7 @@ from ontology import namespaces as ns
 from ontology.store import load_graphs, load_label_system
 from rskg.ingest.admin import drop_dataset
 from rskg.ingest.pipeline import IngestOptions, ingest
-from rskg.labelmap import MappingContext, export_sssom, review
+from rskg.labelmap import MappingContext, export_sssom, pending, review
 from rskg.retrieval.model import RetrievalRequest
 from rskg.retrieval.pipeline import retrieve
 from rskg.services import Services
@@ -86,6 +86,9 @@ def test_accept_creates_concept_reject_records_negative_mapping(env, tmp_path: P
 
     ctx = MappingContext.open(svc, with_encoder=False)
     assert volcano.id is not None and termites.id is not None
+    why = {it["decision"].label: it["parent_reason"] for it in pending(ctx, DS)}
+    assert why["volcano crater"].startswith("under 'landform' (landform): it collects")   # placement, with why
+    assert "a kind of landform" in why["volcano crater"]
     accepted = review(ctx, volcano.id, "accept", "tester")
     assert (accepted.status, accepted.concept_id) == (D.ACCEPTED, "volcano_crater")
 
