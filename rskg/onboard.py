@@ -147,3 +147,24 @@ def _map_label_sets(svc: Services, label_sets: Mapping[str, Sequence[str]], auth
 
     cache(svc).invalidate("lexicon")
     return rep
+
+
+CATALOG_LABEL_SETS = """
+SELECT DISTINCT sl.label_set, sl.label FROM sample_labels sl JOIN samples s ON s.id = sl.sample_id
+WHERE s.dataset_id = %s ORDER BY sl.label_set, sl.label
+"""
+
+
+def refresh_dataset(svc: Services, dataset: str, author: str = "rskg-refresh") -> OnboardReport:
+    """`rskg refresh DATASET`: the onboarding of an already ingested dataset (e.g. one ingested with
+    --no-map), from its catalog labels; the same steps as the ingest, idempotent."""
+    from rskg.errors import NotFoundError
+
+    sets: dict[str, list[str]] = {}
+    with svc.connection() as conn:
+        for ls, label in conn.execute(CATALOG_LABEL_SETS, (dataset,)).fetchall():
+            sets.setdefault(str(ls), []).append(str(label))
+    if not sets:
+        raise NotFoundError(f"dataset {dataset!r} has no labelled samples in the catalog",
+                            "Ingest it first: `rskg ingest URL --id NAME`.")
+    return onboard_label_sets(svc, sets, author, dataset=dataset, samples_changed=True)

@@ -24,6 +24,7 @@ app.command(name="sync")(sync_cli.sync)
 app.command(name="ingest")(ingest_cmd)
 app.add_typer(mapping.app, name="map")
 app.add_typer(report.app, name="report")
+app.command(name="refresh")(report.refresh)
 app.add_typer(image.app, name="image")
 retrieval.register(app)          # index build, retrieve, dataset ...
 app.add_typer(eval_cli.app, name="eval")

@@ -22,3 +22,13 @@ def growth_cmd(as_json: bool = typer.Option(False, "--json", help="rows as JSON 
     with Services(settings) as svc:
         steps = growth(svc, load_label_system(settings.ontology_dir))
     typer.echo(json.dumps(as_rows(steps), indent=2) if as_json else markdown(steps))
+
+
+def refresh(dataset: str = typer.Argument(..., help="catalog id of an ingested dataset")) -> None:
+    """Onboard an ingested dataset again: map its unmapped labels, ADJACENT_TO around it, changed prototypes."""
+    from rskg.onboard import refresh_dataset
+    from rskg.services import Services
+
+    with Services(load_settings()) as svc:
+        rep = refresh_dataset(svc, dataset)
+    typer.echo(rep.summary())

@@ -29,6 +29,7 @@ from rskg.settings import Settings, load_settings
 pytestmark = [pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model]
 
 DS = f"test_onboard_{os.getpid()}"
+DS2 = f"test_onboard_late_{os.getpid()}"
 # UCMerced class folder -> the new dataset's own class name
 RENAMED = {"airplane": "Aircraft", "golfcourse": "golf_links", "mobilehomepark": "trailer_park",
            "storagetanks": "oil_tanks", "tenniscourt": "Tennis_Courts", "chaparral": "lava field"}
@@ -51,10 +52,11 @@ def onboard_env(services: Services, data_dir: Path, tmp_path_factory: pytest.Tem
         for f in sorted((data_dir / "ucmerced" / "images" / src).iterdir())[:PER_CLASS]:
             (root / dst / f.name).symlink_to(f)
     yield s, svc, root
-    with svc.connection() as conn:
-        store.delete_dataset(conn, DS)
-    G.delete_dataset_labels(svc.driver, DS)
-    drop_dataset(svc, DS)
+    for ds in (DS, DS2):
+        with svc.connection() as conn:
+            store.delete_dataset(conn, ds)
+        G.delete_dataset_labels(svc.driver, ds)
+        drop_dataset(svc, ds)
     svc.close()
 
 
@@ -132,3 +134,20 @@ def test_growth_report_counts_the_onboarded_dataset(onboard_env) -> None:
         usable = [d for d in store.current(conn, DS) if d.status in ("auto", "accepted")]
     assert ours.kind == "onboarded" and ours.labels_added == len(usable) >= 5
     assert f"| {DS} | onboarded |" in markdown(steps)
+
+
+def test_refresh_onboards_a_dataset_ingested_without_mapping(onboard_env) -> None:
+    from rskg.onboard import refresh_dataset
+
+    s, svc, root = onboard_env
+    rep = ingest(svc, IngestOptions(url=str(root), dataset="imagefolder", dataset_id=DS2, progress=False, workers=2,
+                                    onboard=False), None)
+    assert rep.onboarding is None
+    with svc.connection() as conn:
+        assert store.current(conn, DS2) == []
+    first = refresh_dataset(svc, DS2)
+    assert {d.label for d in first.mapped} == set(RENAMED.values())
+    res = retrieve(svc, s, RetrievalRequest(labels=["golf_course"], datasets=[DS2]))
+    assert len(res.direct) == PER_CLASS
+    again = refresh_dataset(svc, DS2)
+    assert again.mapped == [] and again.already == len(RENAMED)
