@@ -167,3 +167,58 @@ def read_maps_to(driver: Driver, dataset: str) -> list[dict[str, Any]]:
 
 def delete_dataset_labels(driver: Driver, dataset: str) -> None:
     driver.execute_query(DELETE_DATASET_LABELS, dataset=dataset)
+
+# Source labels (by id) that already answer a concept: a MAPS_TO edge of any status or a COVERS edge.
+MAPPED_SOURCE_LABELS = """
+UNWIND $ids AS id
+MATCH (l:SourceLabel {id: id})-[:MAPS_TO|COVERS]->(:Concept)
+RETURN collect(DISTINCT l.id) AS ids
+"""
+
+COUNT_CONCEPTS = "MATCH (c:Concept) RETURN count(c) AS n"
+
+
+def mapped_source_labels(driver: Driver, ids: list[str]) -> set[str]:
+    rec = driver.execute_query(MAPPED_SOURCE_LABELS, ids=sorted(set(ids))).records
+    return set(rec[0]["ids"]) if rec else set()
+
+
+def count_concepts(driver: Driver) -> int:
+    rec = driver.execute_query(COUNT_CONCEPTS).records
+    return int(rec[0]["n"]) if rec else 0
+
+
+# Incremental ADJACENT_TO: only edges with an end in $ids are replaced.
+DELETE_STALE_ADJACENT_TOUCHING = """
+MATCH (a:Concept)-[e:ADJACENT_TO]->(b:Concept)
+WHERE (a.id IN $ids OR b.id IN $ids) AND NOT (a.id + '|' + b.id) IN $keep
+DELETE e
+RETURN count(*) AS n
+"""
+
+# Usable MAPS_TO edges of every source label (the statuses retrieval follows).
+USABLE_MAPS_TO = """
+MATCH (l:SourceLabel)-[m:MAPS_TO]->(c:Concept)
+WHERE coalesce(m.status, 'curated') IN ['curated', 'auto', 'accepted'] AND coalesce(c.deprecated, false) = false
+RETURN l.dataset AS dataset, l.name AS name, c.id AS concept_id
+"""
+
+
+def write_adjacent_touching(driver: Driver, rows: list[dict[str, Any]], concept_ids: list[str]) -> None:
+    """Replace the ADJACENT_TO edges that have an end in ``concept_ids`` by ``rows``; others untouched."""
+    rows = _pair_rows(rows)
+    keep = [f"{r['a']}|{r['b']}" for r in rows]
+
+    def work(tx: ManagedTransaction) -> None:
+        tx.run(DELETE_STALE_ADJACENT_TOUCHING, ids=concept_ids, keep=keep).consume()
+        for i in range(0, len(rows), 1000):
+            tx.run(MERGE_ADJACENT, rows=rows[i:i + 1000]).consume()
+
+    with driver.session() as s:
+        s.execute_write(work)
+
+
+def usable_maps_to(driver: Driver) -> dict[tuple[str, str], str]:
+    """(label set, label) -> concept of every usable MAPS_TO edge (curated, auto, accepted)."""
+    return {(str(r["dataset"]), str(r["name"])): str(r["concept_id"])
+            for r in driver.execute_query(USABLE_MAPS_TO).records}

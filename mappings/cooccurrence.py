@@ -70,8 +70,11 @@ class Cooccurrence:
     singles: Counter[str] = field(default_factory=Counter)     # samples holding each concept
     n_samples: int = 0
 
-    def add(self, system: LabelSystem, samples: Iterable[Sample], source: str) -> None:
-        lookup = {(m.dataset, m.name): m.concept_id for m in system.mappings}
+    def add(self, system: LabelSystem, samples: Iterable[Sample], source: str,
+            lookup: dict[tuple[str, str], str] | None = None) -> None:
+        """Count ``samples``; labels become concepts through ``lookup`` (default: the curated mappings)."""
+        if lookup is None:
+            lookup = {(m.dataset, m.name): m.concept_id for m in system.mappings}
         anc: dict[str, set[str]] = {}
         for sample in samples:
             concepts = set()

@@ -49,6 +49,26 @@ def proposed_parent(cands: Sequence[Candidate], system: LabelSystem) -> str | No
     return max(sorted(votes), key=lambda p: votes[p]) if votes else None
 
 
+def parent_reason(candidates: Sequence[dict[str, object]], system: LabelSystem, parent: str | None) -> str:
+    """Why ``parent`` was proposed for a new concept: the candidates (stored evidence) that voted for it."""
+    if parent is None:
+        return "no candidate concept to place it under: a new top-level concept"
+    votes, total = [], 0.0
+    for c in candidates:
+        cid = str(c.get("concept_id"))
+        concept = system.concepts.get(cid)
+        if concept is None:
+            continue
+        score = max(float(str(c.get("score") or 0.0)), 0.0)
+        total += score
+        if parent in (concept.parents or [cid]):
+            votes.append(f"{cid} {score:.2f}" + (f" (a kind of {parent})" if cid != parent else ""))
+    share = sum(float(v.split()[1]) for v in votes)
+    name = system.concepts[parent].pref_label if parent in system.concepts else parent
+    return (f"under '{name}' ({parent}): it collects {share:.2f} of the {total:.2f} candidate score "
+            f"({', '.join(votes)}); no candidate reached the review threshold")
+
+
 def decide(dataset: str, label: str, cands: list[Candidate], system: LabelSystem, accept: float,
            review: float, author: str = "rskg") -> MappingDecision:
     evidence = [c.as_dict() for c in cands]

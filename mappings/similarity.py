@@ -28,6 +28,7 @@ from typing import Literal
 import numpy as np
 
 from embeddings.text import LabelIndex, TextEncoder
+from mappings import modifiers as M
 from mappings.osm import OsmVocab, norm
 from mappings.wiki import WikiSummaries
 from ontology.model import Concept
@@ -99,9 +100,14 @@ class SimilarityModel:
             cid: list(dict.fromkeys(norm(n) for n in [c.pref_label, *c.alt_labels] if norm(n)))
             for cid, c in self.concepts.items()}
         self.squashed: dict[str, set[str]] = {}
+        self.bags: dict[frozenset[str], set[str]] = {}          # same content words, any order ("ice/snow")
         for cid, names in self.names.items():
             for n in names:
                 self.squashed.setdefault(_squash(n), set()).add(cid)
+                b = M.bag(n.split())
+                if len(b) > 1:
+                    self.bags.setdefault(b, set()).add(cid)
+        self.pref = {cid: c.pref_label for cid, c in self.concepts.items()}
         self.aug_vecs = encoder.encode([self.concept_text(self.concepts[c]) for c in self.ids])
         self.aug_index = LabelIndex(self.ids, self.aug_vecs)
         name_ids = [(cid, n) for cid in self.ids for n in self.names[cid]]
@@ -167,8 +173,11 @@ class SimilarityModel:
         hits_n = self.name_index.search(qn, shortlist * 3)
         out: list[list[Candidate]] = []
         for i, (lb, prof) in enumerate(zip(labels, profiles, strict=True)):
-            lexical = self.squashed.get(_squash(lb), set()) | self.squashed.get(_squash(prof.name), set())
-            pool = {cid for cid, _ in hits_a[i]} | {self.name_owner[int(j)] for j, _ in hits_n[i]} | lexical
+            lexical = (self.squashed.get(_squash(lb), set()) | self.squashed.get(_squash(prof.name), set())
+                       | self.bags.get(M.bag(prof.name.split()), set()))
+            heads = self.head_concepts(lb)
+            pool = ({cid for cid, _ in hits_a[i]} | {self.name_owner[int(j)] for j, _ in hits_n[i]} | lexical
+                    | heads)
             name_best, aug = self._text_sims(qn[i], qa[i])
             cands = []
             for cid in pool:
@@ -180,8 +189,15 @@ class SimilarityModel:
                 sc = self.weights.combine(t, s, bool(prof.tags), bool(tags))
                 cands.append(Candidate(cid, float(sc), float(t), float(s), is_lex))
             cands.sort(key=lambda c: (not c.lexical, -c.score, c.concept_id))
-            out.append(cands[:k])
+            out.append(M.rerank(lb, cands, self.pref, heads)[:k])
         return out
+
+    def head_concepts(self, label: str) -> set[str]:
+        """Concepts named exactly by the label's words without its modifiers (empty if it has none)."""
+        mods, rest = M.modifiers(label)
+        if not mods or not rest:
+            return set()
+        return self.squashed.get(_squash(" ".join(rest)), set()) | self.bags.get(M.bag(rest), set())
 
     def concept_pairs(self, threshold: float) -> list[SimilarPair]:
         """SIMILAR_TO candidates between concepts: every unordered pair with score ≥ threshold."""
@@ -199,6 +215,30 @@ class SimilarityModel:
                 sc = self.weights.combine(t, s, bool(ta), bool(tb))
                 if sc >= threshold:
                     pairs.append(SimilarPair(a, b, round(float(sc), 6), round(t, 6), round(s, 6)))
+        return pairs
+
+    def pairs_of(self, concept_id: str, threshold: float) -> list[SimilarPair]:
+        """The SIMILAR_TO candidates of one concept (a new one): pairs with every other, score >= threshold."""
+        i = self._row[concept_id]
+        owner = np.array([self._row[c] for c in self.name_owner])
+        cos = self.name_vecs @ self.name_vecs[owner == i].T                  # (names, names of i)
+        names = np.full(len(self.ids), -1.0, np.float32)
+        np.maximum.at(names, owner, cos.max(axis=1))
+        aug = self.aug_vecs @ self.aug_vecs[i]
+        mode = self.weights.text_mode
+        text = names if mode == "name" else aug if mode == "augmented" else np.maximum(aug, names)
+        ta = self.concepts[concept_id].osm_tags
+        pairs = []
+        for j, b in enumerate(self.ids):
+            if j == i:
+                continue
+            tb = self.concepts[b].osm_tags
+            s = self.osm.struct_sim(ta, tb)
+            t = float(text[j])
+            sc = self.weights.combine(t, s, bool(ta), bool(tb))
+            if sc >= threshold:
+                a_, b_ = sorted((concept_id, b))
+                pairs.append(SimilarPair(a_, b_, round(float(sc), 6), round(t, 6), round(s, 6)))
         return pairs
 
     def _name_matrix(self) -> np.ndarray:

@@ -4,8 +4,10 @@ Row layout: ``subject_id = rskgsrc:<dataset>/<url-quoted label>``, ``subject_lab
 ``predicate_id`` (skos:exactMatch, …; skos:broadMatch for "new concept proposed under P"),
 ``object_id = rskg:<concept id>``, ``mapping_justification`` (semapv:LexicalMatching,
 semapv:SemanticSimilarityThresholdMatching, semapv:ManualMappingCuration), ``confidence`` = score,
-``author_label``, ``mapping_date``, ``comment = status=<status>``. Rejected decisions are not
-exported (they assert no mapping). Import validates every row before anything is stored.
+``author_label``, ``mapping_date``, ``comment = status=<status>``. A rejected decision is a negative
+mapping: the rejected target with ``predicate_modifier: Not`` (SSSOM 0.9.1+); importing it stores a
+rejection, so the label is not mapped (or proposed) there again. Import validates every row before
+anything is stored.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ PREFIXES = {
     "semapv": "https://w3id.org/semapv/vocab/",
 }
 REQUIRED = ("subject_id", "predicate_id", "object_id", "mapping_justification")
+NOT = "Not"                      # SSSOM predicate_modifier of a negative mapping
 _HINT = "Fix the file (see docs/mapping.md, 'SSSOM') and import again; nothing was changed."
 
 
@@ -44,20 +47,22 @@ def export_tsv(decisions: Sequence[MappingDecision], system: LabelSystem | None,
 
     rows = []
     for d in sorted(decisions, key=lambda d: (d.dataset, d.label)):
-        target = d.graph_target
+        negative = d.status == D.REJECTED
+        target = (d.concept_id or d.proposed_parent) if negative else d.graph_target
         if target is None:
             continue
         concept = system.concepts.get(target) if system else None
         rows.append({
             "subject_id": _subject(d), "subject_label": d.label, "predicate_id": d.predicate,
+            "predicate_modifier": NOT if negative else None,
             "object_id": f"rskg:{target}", "object_label": concept.pref_label if concept else "",
             "mapping_justification": d.justification or D.SEMANTIC,
             "confidence": float(d.score) if d.score is not None else None,   # none for a manual remap
             "author_label": d.author, "comment": f"status={d.status}",
             "mapping_date": d.decided_at.date().isoformat() if d.decided_at else "",
         })
-    cols = ["subject_id", "subject_label", "predicate_id", "object_id", "object_label", "mapping_justification",
-            "confidence", "author_label", "mapping_date", "comment"]
+    cols = ["subject_id", "subject_label", "predicate_id", "predicate_modifier", "object_id", "object_label",
+            "mapping_justification", "confidence", "author_label", "mapping_date", "comment"]
     msdf = MappingSetDataFrame(df=pd.DataFrame(rows, columns=cols), converter=Converter.from_prefix_map(PREFIXES),
                                metadata={"mapping_set_id": mapping_set_id,
                                          "license": "https://creativecommons.org/licenses/by/4.0/"})
@@ -119,11 +124,17 @@ def import_tsv(path: Path, system: LabelSystem, author: str = "sssom-import") ->
             raise ValidationError(f"SSSOM row {i}: confidence {conf} outside [0, 1]", _HINT)
         comment = str(r.get("comment") or "")
         status = comment.split("=", 1)[1] if comment.startswith("status=") else ""
-        if status not in D.STATUSES or status == D.REJECTED:
+        modifier = r.get("predicate_modifier")
+        modifier = "" if modifier is None or (isinstance(modifier, float) and math.isnan(modifier)) else str(modifier)
+        if modifier not in ("", NOT):
+            raise ValidationError(f"SSSOM row {i}: predicate_modifier {modifier!r} is not 'Not'", _HINT)
+        if modifier == NOT:
+            status = D.REJECTED
+        elif status not in D.STATUSES or status == D.REJECTED:
             status = D.CURATED if just == D.MANUAL else D.AUTO
         who = r.get("author_label")
         who = author if who is None or (isinstance(who, float) and math.isnan(who)) else str(who)
-        proposal = status == D.PROPOSED
+        proposal = status == D.PROPOSED or (status == D.REJECTED and pred == "skos:broadMatch")
         out.append(MappingDecision(dataset=ds, label=label, concept_id=None if proposal else cid, status=status,
                                    score=conf, justification=just, predicate=pred,
                                    proposed_parent=cid if proposal else None, author=who))

@@ -105,8 +105,11 @@ def _literal_label(label: str, what: str = "label") -> str:
 
 
 def add(ontology_dir: Path, concept_id: str, pref_label: str, parent: str | None, *, author: str,
-        definition: str = "", alt_labels: list[str] | None = None) -> Concept:
-    """Add an active concept under ``parent`` (None: a new top-level concept)."""
+        definition: str = "", alt_labels: list[str] | None = None, close_matches: list[str] | None = None,
+        source: str | None = None) -> Concept:
+    """Add an active concept under ``parent`` (None: a new top-level concept), in one validated edit;
+    ``close_matches``: OSM tags / legend codes it is aligned to (skos:closeMatch), ``source``: an IRI
+    recorded as dcterms:source (e.g. the source label the concept was proposed for)."""
     label = _literal_label(pref_label, "prefLabel")
 
     def mutate(graphs: Graphs, change: URIRef) -> list[str]:
@@ -123,10 +126,20 @@ def add(ontology_dir: Path, concept_id: str, pref_label: str, parent: str | None
                          definition=text,
                          definition_source=str(change), provenance={str(change)})
         add_concept(graphs[CONCEPTS], c)
+        iri = ns.concept_iri(concept_id)
+        for target in close_matches or []:
+            graphs[CONCEPTS].add((iri, SKOS.closeMatch, _alignment_target(graphs, target)))
+        if source:
+            graphs[CONCEPTS].add((iri, DCTERMS.source, URIRef(source)))
         return [concept_id]
 
-    return _apply(ontology_dir, "add", {"id": concept_id, "label": label, "parent": parent,
-                                        "definition": definition, "alt": alt_labels or []}, author, mutate)
+    params: dict[str, object] = {"id": concept_id, "label": label, "parent": parent, "definition": definition,
+                                 "alt": alt_labels or []}
+    if close_matches:
+        params["close_matches"] = list(close_matches)
+    if source:
+        params["source"] = source
+    return _apply(ontology_dir, "add", params, author, mutate)
 
 
 def rename(ontology_dir: Path, concept_id: str, new_label: str, *, author: str,
@@ -243,28 +256,35 @@ def add_synonym(ontology_dir: Path, concept_id: str, label: str, *, author: str)
     return _apply(ontology_dir, "synonym", {"id": concept_id, "label": text}, author, mutate)
 
 
+def _alignment_target(graphs: Graphs, target: str) -> URIRef:
+    """IRI of an OSM tag ("man_made=storage_tank", added to the alignments if new) or of an existing
+    legend code ("CLC:512")."""
+    a = graphs[ALIGNMENTS]
+    if "=" in target:
+        try:
+            t_iri = ns.osm_tag_iri(target.strip())
+        except ValueError as exc:
+            raise ValidationError(str(exc), "Write OSM tags as key=value.") from exc
+        if (t_iri, RDF.type, ns.RSKG.OsmTag) not in a:
+            add_osm_tag(a, target.strip())
+        return t_iri
+    try:
+        t_iri = ns.code_iri(target.strip())
+    except ValueError as exc:
+        raise NotFoundError(str(exc), "Use CLC:<code>, ESA-CCI:<code>, WorldCover:<code>, CGLS:<code> "
+                                      "or LCCS:<code>.") from exc
+    if (t_iri, RDF.type, SKOS.Concept) not in a:
+        raise NotFoundError(f"legend code {target!r} does not exist",
+                            "See <data_dir>/vocab/lccs/*.csv for the valid codes.")
+    return t_iri
+
+
 def align(ontology_dir: Path, concept_id: str, target: str, *, author: str, exact: bool = True) -> Concept:
     """Align a concept to an OSM tag ("man_made=storage_tank") or a legend code ("CLC:512")."""
 
     def mutate(graphs: Graphs, change: URIRef) -> list[str]:
         iri = _active(graphs, concept_id)
-        a = graphs[ALIGNMENTS]
-        if "=" in target:
-            try:
-                t_iri = ns.osm_tag_iri(target.strip())
-            except ValueError as exc:
-                raise ValidationError(str(exc), "Write OSM tags as key=value.") from exc
-            if (t_iri, RDF.type, ns.RSKG.OsmTag) not in a:
-                add_osm_tag(a, target.strip())
-        else:
-            try:
-                t_iri = ns.code_iri(target.strip())
-            except ValueError as exc:
-                raise NotFoundError(str(exc), "Use CLC:<code>, ESA-CCI:<code>, WorldCover:<code>, CGLS:<code> "
-                                                "or LCCS:<code>.") from exc
-            if (t_iri, RDF.type, SKOS.Concept) not in a:
-                raise NotFoundError(f"legend code {target!r} does not exist",
-                                    "See <data_dir>/vocab/lccs/*.csv for the valid codes.")
+        t_iri = _alignment_target(graphs, target)
         g = graphs[CONCEPTS]
         pred, other = (SKOS.exactMatch, SKOS.closeMatch) if exact else (SKOS.closeMatch, SKOS.exactMatch)
         if (iri, pred, t_iri) in g:

@@ -17,9 +17,8 @@ from embeddings.text import TextEncoder
 from kg import mappings_graph as G
 from mappings import decisions as D
 from mappings import store
-from mappings.cooccurrence import real_cooccurrence
 from mappings.decisions import MappingDecision
-from mappings.merge import build_model, check_dataset_id, merge_new_labels
+from mappings.merge import build_model, check_dataset_id, merge_new_labels, parent_reason
 from mappings.osm import OsmVocab, load_osm_vocab
 from mappings.similarity import SimilarityModel
 from mappings.sssom_io import export_tsv, import_tsv
@@ -123,12 +122,19 @@ def _current_by_id(ctx: MappingContext, decision_id: int) -> MappingDecision:
     return d
 
 
-def review(ctx: MappingContext, decision_id: int, action: str, author: str, concept: str | None = None
+def review(ctx: MappingContext, decision_id: int, action: str, author: str, concept: str | None = None, *,
+           new_id: str | None = None, new_label: str | None = None, new_parent: str | None = None
            ) -> MappingDecision:
-    """accept | reject | remap one decision; appends a new row by ``author``."""
+    """accept | reject | remap one decision; appends a new row by ``author``. Accepting a new-concept
+    proposal (status proposed, no ``concept``) creates the concept (``rskg.proposals``; ``new_*`` override
+    the id, prefLabel and parent it proposes)."""
     if not author.strip():
         raise ValidationError("no author given", "Pass `--author YOUR_NAME`; nothing was changed.")
     d = _current_by_id(ctx, decision_id)
+    if action == "accept" and d.status == D.PROPOSED and concept is None:
+        from rskg.proposals import accept_proposal
+
+        return accept_proposal(ctx, d, author, new_id, new_label, new_parent).decision
     target = concept or (d.concept_id if action != "remap" else None)
     if action in ("accept", "remap"):
         if not target:
@@ -159,7 +165,8 @@ def pending(ctx: MappingContext, dataset: str | None = None, include_all: bool =
             cands = [{**c, "name": getattr(ctx.system.concepts.get(str(c["concept_id"])), "pref_label", ""),
                       "definition": getattr(ctx.system.concepts.get(str(c["concept_id"])), "definition", "")}
                      for c in d.candidates]
-            out.append({"decision": d, "candidates": cands,
+            why = parent_reason(d.candidates, ctx.system, d.proposed_parent) if d.status == D.PROPOSED else None
+            out.append({"decision": d, "candidates": cands, "parent_reason": why,
                         "thumbnails": store.sample_thumbnails(conn, d.dataset, d.label)})
     return out
 
@@ -186,8 +193,7 @@ def similar_edges(ctx: MappingContext, write: bool = True) -> list[dict[str, Any
 
 
 def adjacency_edges(ctx: MappingContext, write: bool = True) -> list[dict[str, Any]]:
-    co = real_cooccurrence(ctx.system, ctx.settings.data_dir)
-    rows = co.rows(ctx.settings.adjacency_min_cooccurrence, ctx.settings.adjacency_min_lift)
-    if write:
-        G.write_adjacent(ctx.services.driver, rows, sorted(ctx.system.active()))
-    return rows
+    """Every ADJACENT_TO edge: the curated annotation files + every ingested multi-label dataset."""
+    from rskg.adjacency import refresh_adjacency
+
+    return refresh_adjacency(ctx.services, ctx.system, None, write).rows

@@ -76,7 +76,8 @@ class Settings(BaseSettings):
 
     # --- label mapping (mappings/, paper 000 Algorithm 1) ------------------------------------------
     map_k: int = Field(5, description="candidate concepts kept per source label")
-    map_accept_threshold: float = Field(0.8, description="score at/above which a mapping is auto-accepted")
+    map_accept_threshold: float = Field(0.85, description="score at/above which a mapping is auto-accepted "
+                                        "(0.85: the least with P(auto) >= 0.99 leave-one-dataset-out)")
     map_review_threshold: float = Field(0.5, description="below it a new concept is proposed instead")
     adjacency_min_cooccurrence: int = Field(5, description="ADJACENT_TO kept from this many co-occurrences")
     adjacency_min_lift: float = Field(1.5, description="ADJACENT_TO kept when n_ab*N/(n_a*n_b) reaches this")

@@ -19,4 +19,5 @@ class MappingQueries:
         items = await info.context.db.call(service.pending, info.context.services, dataset, include_all)
         return [MappingReviewItem(decision=MappingDecision.of(it["decision"]),
                                   candidates=[MappingCandidate.of(c) for c in it["candidates"]],
-                                  sample_ids=[t[0] for t in it["thumbnails"]]) for it in items]
+                                  sample_ids=[t[0] for t in it["thumbnails"]],
+                                  parent_reason=it.get("parent_reason")) for it in items]

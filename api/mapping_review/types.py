@@ -65,6 +65,8 @@ class MappingReviewItem:
     decision: MappingDecision
     candidates: list[MappingCandidate]
     sample_ids: list[str]
+    parent_reason: str | None = strawberry.field(
+        default=None, description="For a new-concept proposal: why its parent was proposed.")
 
     @strawberry.field(description="A few samples carrying the label (to look at).")
     async def samples(self, info: Info) -> list[Sample]:

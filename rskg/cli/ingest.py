@@ -1,4 +1,5 @@
-"""``rskg ingest <url> --dataset NAME``: a dataset in its published shape -> Zarr + catalog + graph."""
+"""``rskg ingest <url> [--dataset READER] [--id NAME]``: a dataset in its published shape -> Zarr + catalog +
+graph, then its labels onto the label system (rskg.onboard)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rskg.settings import load_settings
 def ingest(
     url: Annotated[str, typer.Argument(help="dataset root: a folder or an fsspec URL (zip://, https://, s3://)")],
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="reader: ucm, eurosat, nwpu_resisc45, "
-                                         "rsscn7, bigearthnet_43 or imagefolder")],
+                                         "rsscn7, bigearthnet_43 or imagefolder")] = "imagefolder",
     dataset_id: Annotated[str | None, typer.Option("--id", help="catalog id (default: the reader name)")] = None,
     labels: Annotated[str | None, typer.Option("--labels", help="multi-label annotation file (default: the "
                                                "dataset's own, e.g. multilabels.csv / labels.csv)")] = None,
@@ -30,6 +31,9 @@ def ingest(
     features: Annotated[bool, typer.Option(help="compute image features and update the FAISS index")] = True,
     backend: Annotated[str, typer.Option(help="image encoder backend: onnx or torch")] = "onnx",
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    map_labels: Annotated[bool, typer.Option("--map/--no-map", help="map the dataset's labels onto the label "
+                                             "system (Algorithm 1): auto-accepted ones at once, the rest to "
+                                             "the review queue")] = True,
 ) -> None:
     """Ingest a dataset: pixels to Zarr, one catalog row per sample, Sample nodes in Neo4j, features."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -43,7 +47,8 @@ def ingest(
     settings = load_settings()
     opts = IngestOptions(url=url, dataset=dataset, dataset_id=dataset_id, labels_file=labels, engine=engine,
                          address=address or settings.ray_address,
-                         limit=limit, batch_size=batch_size, workers=workers, progress=not quiet)
+                         limit=limit, batch_size=batch_size, workers=workers, progress=not quiet,
+                         onboard=map_labels)
     extractor = default_extractor(settings, backend) if features else None
     with Services(settings) as svc:
         rep = run_ingest(svc, opts, extractor)
@@ -61,6 +66,8 @@ def ingest(
             typer.echo(f"reconcile at {which}: neo4j +{rr.neo4j_added} -{rr.neo4j_removed} "
                        f"(labels fixed {rr.edges_fixed}), features +{rr.features_added} -{rr.features_dropped}, "
                        f"index +{rr.index_added}{' (rebuilt)' if rr.index_rebuilt else ''}")
+    if rep.onboarding is not None:
+        typer.echo(rep.onboarding.summary())
     if rep.labels_attached:
         typer.echo(f"labels attached to samples already in: {rep.labels_attached}")
     if rep.quarantined:

@@ -68,6 +68,9 @@ def review_cmd(dataset: str | None = typer.Option(None, "--dataset", "-d"),
         typer.echo("nothing to review")
     for it in items:
         typer.echo(_line(it["decision"]))
+        if it.get("parent_reason"):
+            typer.echo(f"    new concept proposed {it['parent_reason']}; `rskg map accept ID --author NAME` "
+                       "creates it (--new-id / --label / --parent to change it), `rskg map reject` refuses it")
         for c in it["candidates"]:
             definition = (c.get("definition") or "")[:90]
             typer.echo(f"    {c['concept_id']:<32} score={c['score']:.3f} text={c['text_sim']:.3f} "
@@ -76,19 +79,30 @@ def review_cmd(dataset: str | None = typer.Option(None, "--dataset", "-d"),
             typer.echo(f"    sample {sid}: {path} ({storage})")
 
 
-def _act(action: str, decision_id: int, author: str, concept: str | None) -> None:
+def _act(action: str, decision_id: int, author: str, concept: str | None, **new: str | None) -> None:
     from rskg.labelmap import review
 
     with _ctx(with_encoder=False) as ctx:
-        d = review(ctx, decision_id, action, author, concept)  # type: ignore[arg-type]
+        known = set(ctx.system.concepts)  # type: ignore[attr-defined]
+        d = review(ctx, decision_id, action, author, concept, **new)  # type: ignore[arg-type]
+        created = ctx.system.concepts.get(d.concept_id) if d.concept_id not in known else None  # type: ignore[attr-defined]
     typer.echo(f"{action}: {_line(d)} by {d.author}")
+    if created is not None:
+        typer.echo(f"new concept {created.id} ({created.pref_label!r}) under {', '.join(created.parents) or '-'}; "
+                   f"aligned to {', '.join(created.osm_tags + created.lccs_codes) or 'nothing'}; "
+                   "ontology edited (changelog.ttl), Neo4j synced")
 
 
 @app.command("accept")
 def accept(decision_id: int, author: str = typer.Option(..., "--author"),
-           concept: str | None = typer.Option(None, "--concept")) -> None:
-    """Accept a mapping (optionally to another concept)."""
-    _act("accept", decision_id, author, concept)
+           concept: str | None = typer.Option(None, "--concept"),
+           new_id: str | None = typer.Option(None, "--new-id", help="new-concept proposal: the concept id "
+                                             "(default: the label as a slug)"),
+           new_label: str | None = typer.Option(None, "--label", help="new-concept proposal: its prefLabel"),
+           new_parent: str | None = typer.Option(None, "--parent", help="new-concept proposal: another parent"),
+           ) -> None:
+    """Accept a mapping (optionally to another concept); a new-concept proposal creates the concept."""
+    _act("accept", decision_id, author, concept, new_id=new_id, new_label=new_label, new_parent=new_parent)
 
 
 @app.command("reject")

@@ -50,6 +50,16 @@ def open_root(url: str) -> Root:
     return Root(fs, path)
 
 
+def _kind(fs: AbstractFileSystem, entry: dict[str, object]) -> str:
+    """"file" / "directory" / other; a symbolic link (local fsspec lists it as "other") counts as what it
+    points at, so a dataset assembled from links to another one is found like a copied one."""
+    kind = str(entry.get("type"))
+    if kind == "other" and entry.get("islink"):
+        name = str(entry["name"])
+        return "directory" if fs.isdir(name) else "file" if fs.isfile(name) else kind
+    return kind
+
+
 def label_folders(root: Root, start: str = "", max_depth: int = 3) -> list[str]:
     """Breadth-first walk from ``start``: the folders that directly hold files, as relative paths.
 
@@ -61,8 +71,9 @@ def label_folders(root: Root, start: str = "", max_depth: int = 3) -> list[str]:
     while queue:
         path, depth = queue.popleft()
         entries = sorted(root.fs.ls(path, detail=True), key=lambda e: e["name"])
-        dirs = [e["name"].rstrip("/") for e in entries if e["type"] == "directory"]
-        has_files = any(e["type"] == "file" for e in entries)
+        kinds = [_kind(root.fs, e) for e in entries]
+        dirs = [e["name"].rstrip("/") for e, k in zip(entries, kinds, strict=True) if k == "directory"]
+        has_files = "file" in kinds
         if has_files and depth > 0:
             found.append(root.rel(path))
         if depth < max_depth:

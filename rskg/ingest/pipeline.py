@@ -33,6 +33,7 @@ from rskg.ingest.reconcile import (
     sync_index,
 )
 from rskg.ingest.records import Decoded, Rejected, Skipped, vector_id
+from rskg.onboard import OnboardReport, onboard_label_sets
 from rskg.services import Services
 
 
@@ -50,6 +51,7 @@ class IngestOptions:
     index_every: int = 1024               # samples between FAISS checkpoints
     overlap: bool = True                  # write pixels in a thread while the encoder runs
     progress: bool = True
+    onboard: bool = False                 # map the label sets onto the label system (rskg.onboard)
 
 
 @dataclass
@@ -67,6 +69,7 @@ class IngestReport:
     stages: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     reconcile_start: ReconcileReport | None = None
     reconcile_end: ReconcileReport | None = None
+    onboarding: OnboardReport | None = None
 
     @property
     def rate(self) -> float:
@@ -264,4 +267,9 @@ def ingest(services: Services, opts: IngestOptions, extractor: FeatureExtractor 
     """Run one ingest; ``extractor`` None skips the feature and index steps."""
     if opts.batch_size < 1:
         raise DataError(f"batch size {opts.batch_size} < 1", "Use --batch-size 1 or more.")
-    return Ingestor(services, extractor, opts).run()
+    ingestor = Ingestor(services, extractor, opts)
+    rep = ingestor.run()
+    if opts.onboard:
+        rep.onboarding = onboard_label_sets(services, ingestor.reader.label_sets(), dataset=ingestor.dataset_id,
+                                            samples_changed=bool(rep.ingested or rep.labels_attached))
+    return rep

@@ -48,6 +48,7 @@ class PrototypeStore:
     encoder_version: str
     fit: str                              # "all" | "allowlist:<n>"
     row: dict[str, int] = field(default_factory=dict)
+    member_digest: dict[str, str] = field(default_factory=dict)   # concept -> sha of its member ids (+ k, seed)
 
     def __post_init__(self) -> None:
         self.row = {i: r for r, i in enumerate(self.ids)}
@@ -62,6 +63,7 @@ class BuildReport:
     version: str
     seconds: float
     path: Path
+    rebuilt: int | None = None            # concepts fitted again (only_changed); None: all of them
 
 
 def store_key(settings: Settings) -> str:
@@ -101,7 +103,8 @@ def concept_members(services: Services) -> dict[str, set[str]]:
 
 
 def _write(path: Path, st: PrototypeStore) -> None:
-    meta = {"format": FORMAT, "version": st.version, "encoder_version": st.encoder_version, "fit": st.fit}
+    meta = {"format": FORMAT, "version": st.version, "encoder_version": st.encoder_version, "fit": st.fit,
+            "member_digest": st.member_digest}
     atomic.savez(path, fsync=True, ids=np.asarray(st.ids, dtype=str), concepts=np.asarray(st.concepts, dtype=str),
                  ks=np.asarray(st.ks, np.int32), n_members=np.asarray(st.n_members, np.int64),
                  vectors=st.vectors.astype(np.float32),
@@ -118,11 +121,22 @@ def read_store(path: Path) -> PrototypeStore:
         return PrototypeStore([str(i) for i in z["ids"]], [str(c) for c in z["concepts"]],
                               [int(k) for k in z["ks"]], [int(n) for n in z["n_members"]],
                               np.asarray(z["vectors"], np.float32), meta["version"], meta["encoder_version"],
-                              meta["fit"])
+                              meta["fit"], member_digest=dict(meta.get("member_digest") or {}))
+
+
+def _previous(settings: Settings, encoder_version: str, fit: str) -> PrototypeStore | None:
+    """The stored prototypes when they can be reused (same encoder and fit), else None."""
+    try:
+        old = read_store(prototype_path(settings))
+    except (NotFoundError, ValidationError, OSError, KeyError, ValueError):
+        return None
+    return old if old.encoder_version == encoder_version and old.fit == fit else None
 
 
 def build_prototypes(services: Services, settings: Settings, k: int = DEFAULT_K,
-                     allow: set[str] | None = None, seed: int = 0) -> BuildReport:
+                     allow: set[str] | None = None, seed: int = 0, only_changed: bool = False) -> BuildReport:
+    """Fit every concept's prototypes; ``only_changed`` keeps the stored centroids of the concepts whose
+    member list (and k, seed, encoder) is unchanged and fits only the others (same result, less work)."""
     t0 = time.perf_counter()
     index = image_index(services)
     assert index is not None
@@ -142,6 +156,10 @@ def build_prototypes(services: Services, settings: Settings, k: int = DEFAULT_K,
     # version = hash of the inputs (encoder, k, seed, every concept's member list): same inputs, same version
     h = hashlib.sha256(f"{index.version}|{k}|{seed}".encode())
     key = store_key(settings)
+    fit = "all" if allow is None else f"allowlist:{len(allow)}"
+    old = _previous(settings, index.version, fit) if only_changed else None
+    digests: dict[str, str] = {}
+    rebuilt = 0
     for cid in sorted(members):
         chosen = sorted(s for s in members[cid] if s in row and (allow is None or s in allow))
         if not chosen:
@@ -149,7 +167,12 @@ def build_prototypes(services: Services, settings: Settings, k: int = DEFAULT_K,
             continue
         used.update(chosen)
         h.update(("\n" + cid + "\t" + "\t".join(chosen)).encode())
-        centers = kmeans_centroids(matrix[[row[s] for s in chosen]], k, seed)
+        digests[cid] = hashlib.sha256(f"{k}|{seed}|{chr(9).join(chosen)}".encode()).hexdigest()[:16]
+        if old is not None and old.member_digest.get(cid) == digests[cid]:
+            centers = old.vectors[[i for i, c in enumerate(old.concepts) if c == cid]]
+        else:
+            rebuilt += 1
+            centers = kmeans_centroids(matrix[[row[s] for s in chosen]], k, seed)
         for j, c in enumerate(centers):
             st_ids.append(f"{key}:{cid}:{j}")
             st_concepts.append(cid)
@@ -158,8 +181,8 @@ def build_prototypes(services: Services, settings: Settings, k: int = DEFAULT_K,
             vecs.append(c)
     vectors = np.vstack(vecs).astype(np.float32) if vecs else np.zeros((0, index.dim), np.float32)
     version = h.hexdigest()[:12]
-    fit = "all" if allow is None else f"allowlist:{len(allow)}"
-    st = PrototypeStore(st_ids, st_concepts, ks, n_members, vectors, version, index.version, fit)
+    st = PrototypeStore(st_ids, st_concepts, ks, n_members, vectors, version, index.version, fit,
+                        member_digest=digests)
     path = prototype_path(settings)
     _write(path, st)
     rows = [{"id": i, "concept": c, "k": kk, "vector_ref": f"{PROTOTYPE_FILE}#{r}", "n_members": n}
@@ -169,7 +192,7 @@ def build_prototypes(services: Services, settings: Settings, k: int = DEFAULT_K,
     services.driver.execute_query(DELETE_STALE_PROTOTYPES, store=key, ids=st_ids)
     cache(services).invalidate("prototypes")
     return BuildReport(len(set(st_concepts)), len(st_ids), len(used), skipped, version,
-                       time.perf_counter() - t0, path)
+                       time.perf_counter() - t0, path, rebuilt if only_changed else None)
 
 
 def prototype_store(services: Services) -> PrototypeStore | None:

@@ -212,16 +212,16 @@ def test_review_sssom_round_trip(ctx: MappingContext, tmp_path: Path) -> None:
     # SSSOM: export -> import changes nothing; the same file into a fresh dataset id round-trips
     f = tmp_path / "out.sssom.tsv"
     n = export_sssom(ctx, f, DS)
-    assert n == 4                                   # 5 labels, the rejected one not exported
+    assert n == 5                                   # 5 labels, the rejected one as a negative mapping (Not)
     before = snapshot(ctx)
     assert import_sssom(ctx, f) == [] and snapshot(ctx) == before
     f2 = tmp_path / "other.sssom.tsv"
     f2.write_text(f.read_text().replace(f"rskgsrc:{DS}/", f"rskgsrc:{P}other/"))
     imported = import_sssom(ctx, f2)
     with ctx.services.connection() as conn:
-        a = {d.label: d for d in store.current(conn, DS) if d.status != D.REJECTED}
+        a = {d.label: d for d in store.current(conn, DS)}
         b = {d.label: d for d in store.current(conn, f"{P}other")}
-    assert len(imported) == 4 and set(a) == set(b)
+    assert len(imported) == 5 and set(a) == set(b) and b["quantum foam"].status == D.REJECTED
     assert all(a[k].same_outcome(b[k]) for k in a)
     # apply() refuses a concept that is not in Neo4j, changing nothing
     before = snapshot(ctx)

@@ -86,14 +86,19 @@ def test_sssom_round_trip(tmp_path: Path) -> None:
           MappingDecision("test_map_ds", "fjord", None, D.PROPOSED, 0.3, D.SEMANTIC, "skos:broadMatch",
                           proposed_parent="water"),
           MappingDecision("test_map_ds", "remapped", "lake", D.ACCEPTED, None, D.MANUAL, author="bo"),
-          MappingDecision("test_map_ds", "no", "lake", D.REJECTED, 0.4, D.MANUAL)]
+          MappingDecision("test_map_ds", "no", "lake", D.REJECTED, 0.4, D.MANUAL),
+          MappingDecision("test_map_ds", "fjord2", None, D.REJECTED, 0.3, D.MANUAL, "skos:broadMatch",
+                          proposed_parent="water")]
     f = tmp_path / "m.sssom.tsv"
-    assert export_tsv(ds, _system(), f) == 5          # rejected ones are not exported
+    assert export_tsv(ds, _system(), f) == 7          # rejections as negative mappings
+    text = f.read_text()
+    assert "predicate_modifier" in text and text.count("\tNot\t") == 2
     back = {d.label: d for d in import_tsv(f, _system())}
-    assert set(back) == {"River Lake", "river", "wadi/x", "fjord", "remapped"}
+    assert set(back) == {"River Lake", "river", "wadi/x", "fjord", "remapped", "no", "fjord2"}
     assert back["remapped"].score is None
-    for d in ds[:5]:
+    for d in ds:
         assert back[d.label].same_outcome(d), (d, back[d.label])
+    assert back["no"].status == back["fjord2"].status == D.REJECTED and back["fjord2"].proposed_parent == "water"
     assert back["wadi/x"].author == "ann"
     f2 = tmp_path / "m2.sssom.tsv"
     export_tsv(list(back.values()), _system(), f2)

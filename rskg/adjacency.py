@@ -1,0 +1,87 @@
+"""ADJACENT_TO from the label co-occurrences of every ingested multi-label dataset (issue 16).
+
+Sources: the two annotation files of the curated datasets (``mappings.cooccurrence.real_cooccurrence``:
+UCMerced multi-labels, BigEarthNet CORINE labels) plus every dataset in the catalog whose samples carry two
+labels or more (``sample_labels``: a scene class and multi-labels, or several multi-labels), each label
+turned into its concept through the usable MAPS_TO edges in Neo4j (curated, auto-accepted or accepted, so a
+freshly onboarded dataset counts at once). The catalog copies of the file sources (``ucm``,
+``bigearthnet_43``) are not counted twice.
+
+:func:`refresh_adjacency` with a dataset id is incremental: the counts are recomputed (one SQL aggregate),
+but only the edges with an end among the concepts that dataset's labels map to are rewritten; the others
+keep their stored counts and lift. Without a dataset id every edge is rewritten (`rskg map adjacency`,
+`rskg sync`). Both are idempotent.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from kg import mappings_graph as G
+from mappings.cooccurrence import Cooccurrence, Sample, real_cooccurrence
+from ontology.model import LabelSystem
+from rskg.services import Services
+
+FILE_SOURCES = ("ucm", "bigearthnet_43")      # counted from their annotation files
+
+MULTI_LABEL_SAMPLES = """
+SELECT s.dataset_id, array_agg(sl.label_set ORDER BY sl.label_set, sl.label),
+       array_agg(sl.label ORDER BY sl.label_set, sl.label)
+FROM sample_labels sl JOIN samples s ON s.id = sl.sample_id
+WHERE NOT (s.dataset_id = ANY(%s))
+GROUP BY s.dataset_id, sl.sample_id
+HAVING count(*) > 1
+"""
+
+
+@dataclass
+class AdjacencyReport:
+    rows: list[dict[str, Any]] = field(default_factory=list)     # edges written
+    touched: list[str] = field(default_factory=list)             # concepts whose edges were rewritten
+    datasets: list[str] = field(default_factory=list)            # catalog datasets counted
+
+    def summary(self) -> str:
+        return (f"adjacency: {len(self.rows)} ADJACENT_TO edges rewritten around {len(self.touched)} concepts "
+                f"(catalog multi-label datasets counted: {', '.join(self.datasets) or 'none'})")
+
+
+def catalog_samples(svc: Services) -> dict[str, list[Sample]]:
+    out: dict[str, list[Sample]] = defaultdict(list)
+    with svc.connection() as conn:
+        for ds, sets, labels in conn.execute(MULTI_LABEL_SAMPLES, (list(FILE_SOURCES),)).fetchall():
+            out[str(ds)].append(list(zip(sets, labels, strict=True)))
+    return dict(out)
+
+
+def cooccurrence_all(svc: Services, system: LabelSystem) -> tuple[Cooccurrence, dict[str, set[str]]]:
+    """The counts over every source, and the concepts each catalog dataset's samples touch."""
+    co = real_cooccurrence(system, svc.settings.data_dir)
+    active = system.active()
+    graph = {k: c for k, c in G.usable_maps_to(svc.driver).items() if c in active}
+    lookup = {(m.dataset, m.name): m.concept_id for m in system.mappings} | graph
+    touched: dict[str, set[str]] = {}
+    for ds, samples in sorted(catalog_samples(svc).items()):
+        co.add(system, samples, ds, lookup)
+        touched[ds] = {lookup[k] for s in samples for k in s if k in lookup}
+    return co, touched
+
+
+def refresh_adjacency(svc: Services, system: LabelSystem, dataset: str | None = None,
+                      write: bool = True) -> AdjacencyReport:
+    s = svc.settings
+    co, touched = cooccurrence_all(svc, system)
+    rows = co.rows(s.adjacency_min_cooccurrence, s.adjacency_min_lift)
+    rep = AdjacencyReport(datasets=sorted(touched))
+    if dataset is None:
+        rep.rows, rep.touched = rows, sorted(system.active())
+        if write:
+            G.write_adjacent(svc.driver, rows, rep.touched)
+        return rep
+    ids = touched.get(dataset, set())
+    rep.touched = sorted(ids)
+    rep.rows = [r for r in rows if r["a"] in ids or r["b"] in ids]
+    if write and ids:
+        G.write_adjacent_touching(svc.driver, rep.rows, rep.touched)
+    return rep

@@ -1,0 +1,134 @@
+"""New-concept proposals from a real ingest, accepted and rejected (rskg.proposals, rskg.labelmap.review).
+
+The ontology of record is a temporary copy of ontology/data (the edit writes Turtle); Neo4j is synced from
+that copy during the test and from the committed ontology again at the end. Afterwards the ontology file,
+Neo4j and retrieval must agree: the accepted label's samples are found by the new concept (and by its
+parent through SUBCLASS_OF); the rejected label has no MAPS_TO, is not proposed again by a second ingest,
+and is exported to SSSOM as a negative mapping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rdflib import PROV, RDF
+
+from kg import mappings_graph as G
+from kg.label_sync import sync_label_system
+from mappings import decisions as D
+from mappings import store
+from ontology import namespaces as ns
+from ontology.store import load_graphs, load_label_system
+from rskg.ingest.admin import drop_dataset
+from rskg.ingest.pipeline import IngestOptions, ingest
+from rskg.labelmap import MappingContext, export_sssom, pending, review
+from rskg.retrieval.model import RetrievalRequest
+from rskg.retrieval.pipeline import retrieve
+from rskg.services import Services
+from rskg.settings import Settings, load_settings
+
+pytestmark = [pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model]
+
+DS = f"test_proposal_{os.getpid()}"
+ONTOLOGY_DIR = Path(__file__).resolve().parents[2] / "ontology" / "data"
+FOLDERS = {"volcano crater": "nwpu_resisc45/images/desert", "termite mounds": "ucmerced/images/chaparral"}
+PER_CLASS = 2
+
+CONCEPT_PARENTS = """
+MATCH (c:Concept {id: $id}) OPTIONAL MATCH (c)-[:SUBCLASS_OF]->(p:Concept)
+RETURN c.name AS name, c.alt_labels AS alt, collect(p.id) AS parents
+"""
+
+
+@pytest.fixture(scope="module")
+def env(services: Services, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[tuple[Settings, Services, Path, Path]]:
+    home = tmp_path_factory.mktemp("proposal_home")
+    main = services.settings
+    main.cache_dir.mkdir(parents=True, exist_ok=True)
+    (home / "cache").symlink_to(main.cache_dir)
+    onto = home / "ontology"
+    shutil.copytree(ONTOLOGY_DIR, onto)
+    s = load_settings(home=home, data_dir=main.data_dir, ontology_dir=onto)
+    svc = Services(s)
+    sync_label_system(svc.driver, load_label_system(onto))
+    root = tmp_path_factory.mktemp("proposal_data") / "scenes"
+    for dst, src in FOLDERS.items():
+        (root / dst).mkdir(parents=True)
+        for f in sorted((data_dir / src).iterdir())[:PER_CLASS]:
+            (root / dst / f.name).symlink_to(f)
+    try:
+        yield s, svc, root, onto
+    finally:
+        with svc.connection() as conn:
+            store.delete_dataset(conn, DS)
+        G.delete_dataset_labels(svc.driver, DS)
+        drop_dataset(svc, DS)
+        sync_label_system(svc.driver, load_label_system(ONTOLOGY_DIR))     # the committed label system again
+        svc.close()
+
+
+def test_accept_creates_concept_reject_records_negative_mapping(env, tmp_path: Path) -> None:
+    s, svc, root, onto = env
+    opts = IngestOptions(url=str(root), dataset="imagefolder", dataset_id=DS, progress=False, workers=2,
+                         onboard=True)
+    rep = ingest(svc, opts, None)
+    assert rep.onboarding is not None
+    by_label = {d.label: d for d in rep.onboarding.mapped}
+    volcano, termites = by_label["volcano crater"], by_label["termite mounds"]
+    assert volcano.status == termites.status == D.PROPOSED, (volcano, termites)
+    assert volcano.proposed_parent == "landform"
+    assert "volcano_crater" not in load_label_system(onto).concepts
+
+    ctx = MappingContext.open(svc, with_encoder=False)
+    assert volcano.id is not None and termites.id is not None
+    why = {it["decision"].label: it["parent_reason"] for it in pending(ctx, DS)}
+    assert why["volcano crater"].startswith("under 'landform' (landform): it collects")   # placement, with why
+    assert "a kind of landform" in why["volcano crater"]
+    accepted = review(ctx, volcano.id, "accept", "tester")
+    assert (accepted.status, accepted.concept_id) == (D.ACCEPTED, "volcano_crater")
+
+    # 1. the ontology of record: the concept under the proposed parent, logged in the changelog
+    system = load_label_system(onto)
+    c = system.concepts["volcano_crater"]
+    assert c.parents == ["landform"] and c.pref_label == "volcano crater" and not c.deprecated
+    assert "volcano crater" in c.definition and DS in c.definition
+    graphs = load_graphs(onto)
+    log = graphs["changelog.ttl"]
+    ops = [str(log.value(a, ns.RSKG.parameters)) for a in log.subjects(RDF.type, PROV.Activity)
+           if str(log.value(a, ns.RSKG.operation)) == "add"]
+    assert any('"volcano_crater"' in p for p in ops)
+    # 2. Neo4j: the Concept node with its SUBCLASS_OF, the label's MAPS_TO to it (accepted)
+    rec = svc.driver.execute_query(CONCEPT_PARENTS, id="volcano_crater").records
+    assert rec and rec[0]["parents"] == ["landform"] and rec[0]["name"] == "volcano crater"
+    edges = {r["name"]: (r["concept_id"], r["status"]) for r in G.read_maps_to(svc.driver, DS)}
+    assert edges["volcano crater"] == ("volcano_crater", D.ACCEPTED)
+    # 3. retrieval: by the new concept (id and prefLabel) and by its parent
+    want = {f"{DS}:volcano crater/{f.name}" for f in sorted(Path(root / "volcano crater").iterdir())}
+    for q in ("volcano_crater", "Volcano crater"):
+        res = retrieve(svc, s, RetrievalRequest(labels=[q], datasets=[DS]))
+        assert [m.concept_id for m in res.matches] == ["volcano_crater"]
+        assert {h.sample_id for h in res.direct} == want
+    res = retrieve(svc, s, RetrievalRequest(labels=["landform"], datasets=[DS]))
+    assert {h.sample_id for h in res.direct} == want
+
+    # reject: MAPS_TO gone, never proposed again, a negative mapping in SSSOM
+    rejected = review(ctx, termites.id, "reject", "tester")
+    assert rejected.status == D.REJECTED
+    edges = {r["name"]: (r["concept_id"], r["status"]) for r in G.read_maps_to(svc.driver, DS)}
+    assert edges["termite mounds"] == (None, None)
+    rep2 = ingest(svc, opts, None)
+    assert rep2.onboarding is not None and rep2.onboarding.mapped == [] and rep2.onboarding.already == 2
+    with svc.connection() as conn:
+        cur = store.current_map(conn, DS)
+    assert cur["termite mounds"].status == D.REJECTED and cur["volcano crater"].concept_id == "volcano_crater"
+    out = tmp_path / "m.sssom.tsv"
+    assert export_sssom(ctx, out, DS) == 2
+    rows = [ln.split("\t") for ln in out.read_text().splitlines() if ln.startswith("rskgsrc:")]
+    neg = [r for r in rows if "termite%20mounds" in r[0]]
+    assert neg and neg[0][3] == "Not" and neg[0][4] == "rskg:mining_area"
+    assert "termite_mounds" not in load_label_system(onto).concepts
