@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.faiss_index import IndexParams, VectorIndex
+from embeddings.faiss_index import IndexParams, VectorIndex, l2n
 from rskg.retrieval.features import load_features
 from rskg.retrieval.model import RetrievalRequest
 from rskg.retrieval.pipeline import retrieve, warm_up
-from rskg.retrieval.store import image_index, l2n, set_image_index
+from rskg.retrieval.store import image_index, set_image_index
 from rskg.services import Services
 from rskg.settings import Settings, load_settings
 

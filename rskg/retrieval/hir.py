@@ -37,10 +37,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embeddings.faiss_index import VectorIndex
-from rskg.retrieval.knn import reconstruct
 from rskg.retrieval.model import SampleHit
 from rskg.retrieval.prototypes import PrototypeStore
-from rskg.retrieval.store import cache, positions
+from rskg.retrieval.store import cache
 from rskg.services import Services
 
 if TYPE_CHECKING:
@@ -200,7 +199,7 @@ def rerank(services: Services, index: VectorIndex, store: PrototypeStore, hits: 
     dist = Distributions(services, index, store)
     patches = PatchDistributions(services, index, dist, grid, store.version) if grid > 1 else None
     use_patches = patches is not None and patches.usable
-    pos = positions(index)
+    pos = index.positions
     out: list[SampleHit] = []
     for root in dict.fromkeys(h.concept_id for h in hits):
         group = [h for h in hits if h.concept_id == root]
@@ -221,7 +220,7 @@ def rerank(services: Services, index: VectorIndex, store: PrototypeStore, hits: 
         if ref is not None and not hit_d:
             known_ids = [h.sample_id for h in head if h.sample_id in pos]
             if known_ids:
-                feats = reconstruct(index, np.asarray([pos[s] for s in known_ids], np.int64))
+                feats = index.reconstruct(np.asarray([pos[s] for s in known_ids], np.int64))
                 hit_d = dict(zip(known_ids, dist(feats), strict=True))
         if x is None or not hit_d:
             out.extend(group)

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from embeddings.faiss_index import VectorIndex
-from rskg.retrieval.knn import EXACT_LIMIT, flat_matrix, knn_arrays, single_threaded, transform
+from embeddings.faiss_index import VectorIndex, l2n
+from rskg.retrieval.knn import EXACT_LIMIT, knn_arrays, single_threaded
 from rskg.retrieval.prototypes import PrototypeStore
-from rskg.retrieval.store import cache, l2n
+from rskg.retrieval.store import cache
 from rskg.services import Services
 
 DEPTH = 256
@@ -42,7 +42,7 @@ class Neighbours:
 
 
 def index_key(index: VectorIndex) -> tuple[object, ...]:
-    return (id(index), id(index.index), len(index.ids), int(index.index.ntotal), index.version)
+    return (id(index), index.generation, len(index.ids), len(index), index.version)
 
 
 def neighbours(services: Services, index: VectorIndex, store: PrototypeStore) -> Neighbours:
@@ -57,7 +57,7 @@ def transformed(nb: Neighbours, index: VectorIndex, store: PrototypeStore) -> np
     if nb.transformed is None:
         with nb.lock:
             if nb.transformed is None:
-                nb.transformed = transform(index, store.vectors)
+                nb.transformed = index.transform(store.vectors)
     return nb.transformed
 
 
@@ -95,7 +95,7 @@ def exact_rows(nb: Neighbours, index: VectorIndex, store: PrototypeStore, rows: 
             missing = np.asarray(sorted(want - nb.full.keys()), np.int64)
             if len(missing):
                 with single_threaded():
-                    sims = l2n(store.vectors[missing]) @ flat_matrix(index).T
+                    sims = l2n(store.vectors[missing]) @ index.matrix().T
                 for j, r in enumerate(missing.tolist()):
                     nb.full[r] = sims[j]
     return np.stack([nb.full[int(r)] for r in rows])

@@ -9,17 +9,17 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from embeddings.faiss_index import l2n
 from rskg.errors import ValidationError
 from rskg.retrieval import filters
 from rskg.retrieval.direct import direct_matches
 from rskg.retrieval.features import sample_feature
 from rskg.retrieval.hir import MAX_GRID, REFERENCE_SAMPLES, Reference, rerank
-from rskg.retrieval.knn import reconstruct
 from rskg.retrieval.labels import expand, lexicon, resolve, subclass_closure
 from rskg.retrieval.model import RelatedConcept, RetrievalRequest, RetrievalResult, SampleHit
 from rskg.retrieval.neighbours import neighbours
 from rskg.retrieval.prototypes import prototype_store
-from rskg.retrieval.store import image_index, l2n, positions
+from rskg.retrieval.store import image_index
 from rskg.retrieval.supplementary import Query, prototype_queries, search, to_hits
 from rskg.services import Services
 from rskg.settings import Settings
@@ -84,9 +84,9 @@ def example_feature(services: Services, req: RetrievalRequest, encoder_version: 
     if req.example_sample_id is not None:
         index = image_index(services)
         assert index is not None
-        pos = positions(index)
+        pos = index.positions
         if req.example_sample_id in pos and index.kind == "flat":
-            return reconstruct(index, np.asarray([pos[req.example_sample_id]], np.int64))[0]
+            return index.reconstruct(np.asarray([pos[req.example_sample_id]], np.int64))[0]
         return l2n(sample_feature(services.settings, encoder_version, req.example_sample_id))
     assert req.example_image is not None
 

@@ -22,13 +22,14 @@ from pathlib import Path
 import numpy as np
 from sklearn.cluster import KMeans
 
+from embeddings.faiss_index import l2n
 from kg.prototypes import DELETE_STALE_PROTOTYPES, PROTOTYPES_OF, UPSERT_PROTOTYPES
 from kg.retrieval_queries import CONCEPT_MEMBERS
 from rskg import atomic
 from rskg.errors import NotFoundError, ValidationError
 from rskg.retrieval.features import load_features
 from rskg.retrieval.labels import subclass_closure
-from rskg.retrieval.store import LEXICON_TTL_S, _mtime, cache, image_index, l2n
+from rskg.retrieval.store import LEXICON_TTL_S, _mtime, cache, image_index
 from rskg.services import Services
 from rskg.settings import Settings
 

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from embeddings.faiss_index import VectorIndex
 from rskg.errors import NotFoundError
 from rskg.services import Services
@@ -115,15 +113,3 @@ def set_image_index(services: Services, index: VectorIndex | None) -> None:
     cache(services).pinned_index = index
 
 
-def positions(index: VectorIndex) -> dict[str, int]:
-    """id -> FAISS position of a VectorIndex (built from its public id list; cached on the object)."""
-    cached: tuple[int, dict[str, int]] | None = getattr(index, "_rskg_positions", None)
-    if cached is None or cached[0] != len(index.ids):
-        cached = (len(index.ids), {i: p for p, i in enumerate(index.ids) if i})
-        index._rskg_positions = cached  # type: ignore[attr-defined]
-    return cached[1]
-
-
-def l2n(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.faiss_index import l2n
 from embeddings.text import TextEncoder
 from kg.label_graph import build_adjacency, dijkstra
 from ontology.model import LabelSystem
 from rskg.retrieval.prototypes import kmeans_centroids
 from rskg.search.concepts import ConceptMatcher, PhraseMatch, weigh
 from rskg.search.corpus import CaptionCorpus
-from rskg.search.learned import LinearMap, l2n, model_key, multi_hot
+from rskg.search.learned import LinearMap, model_key, multi_hot
 from rskg.search.query import split_phrases, validate
 from rskg.search.scoring import Calibration, Expanded, concept_scores
 from rskg.settings import Settings

@@ -51,8 +51,8 @@ class SearchResources:
         """Train captions whose text2visual prediction is nearest to an image feature (distinct sentences)."""
         import numpy as np
 
+        from embeddings.faiss_index import l2n
         from rskg.search.captions import by_split, captions_path, read_captions
-        from rskg.search.learned import l2n
 
         if "captions" not in self._cache:
             caps = list(dict.fromkeys(c.sentence for c in by_split(read_captions(captions_path(self.settings)),

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embeddings.faiss_index import IndexParams, VectorIndex
+from embeddings.faiss_index import IndexParams, VectorIndex, l2n
 from rskg.retrieval.neighbours import DEPTH, Neighbours, fill, lookup
 from rskg.retrieval.prototypes import PrototypeStore
-from rskg.retrieval.store import l2n
 from rskg.retrieval.supplementary import Query, search
 
 
