@@ -15,7 +15,7 @@ from PIL import Image
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from rskg import atomic
+from rskg import artifacts, atomic
 from rskg.catalog.zarr_store import PixelStore
 from rskg.services import Services
 
@@ -44,7 +44,7 @@ def thumbnail_bytes(services: Services, sample_id: str) -> bytes | None:
     if row is None:
         return None
     storage, sha = row[0], (row[1] or "").strip()
-    cache = services.settings.cache_dir / "thumbnails" / f"{sha}_{THUMB_PX}.jpg"
+    cache = artifacts.thumbnail_cache(services.settings, sha, THUMB_PX)
     if cache.exists():
         return cache.read_bytes()
     data = render(_pixels(services).read_rgb(storage))

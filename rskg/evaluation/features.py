@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rskg import atomic
+from rskg import artifacts, atomic
 from rskg.evaluation.data import EvalImages
 from rskg.settings import Settings
 
@@ -34,7 +34,7 @@ class RawFeatureCache:
     """sha256:gsd -> raw pooled-stage vector, one npz per feature version (atomic writes)."""
 
     def __init__(self, settings: Settings, feature_version: str) -> None:
-        self.path = settings.cache_dir / "eval_raw" / f"{feature_version}.npz"
+        self.path = artifacts.eval_raw_features(settings, feature_version)
         self.rows: dict[str, np.ndarray] = {}
         if self.path.exists():
             with np.load(self.path, allow_pickle=False) as z:

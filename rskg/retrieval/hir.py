@@ -102,7 +102,8 @@ class Distributions:
 
 
 def _usable_head(services: Services, index: VectorIndex) -> ProjectionHead | None:
-    from embeddings.head_model import file_digest, head_path, load_head
+    from embeddings.head_model import file_digest, load_head
+    from rskg.artifacts import head_path
 
     hp = head_path(services.settings.home)
     if not hp.exists() or not index.version.endswith(f"head{file_digest(hp)}"):

@@ -25,7 +25,7 @@ from sklearn.cluster import KMeans
 from embeddings.faiss_index import l2n
 from kg.prototypes import DELETE_STALE_PROTOTYPES, PROTOTYPES_OF, UPSERT_PROTOTYPES
 from kg.retrieval_queries import CONCEPT_MEMBERS
-from rskg import atomic
+from rskg import artifacts, atomic
 from rskg.errors import NotFoundError, ValidationError
 from rskg.retrieval.features import load_features
 from rskg.retrieval.labels import subclass_closure
@@ -33,7 +33,6 @@ from rskg.retrieval.store import LEXICON_TTL_S, _mtime, cache, image_index
 from rskg.services import Services
 from rskg.settings import Settings
 
-PROTOTYPE_FILE = "prototypes.npz"
 FORMAT = "rskg-prototypes-1"
 DEFAULT_K = 10
 
@@ -71,7 +70,7 @@ def store_key(settings: Settings) -> str:
 
 
 def prototype_path(settings: Settings) -> Path:
-    return settings.index_dir / PROTOTYPE_FILE
+    return artifacts.prototypes_path(settings)
 
 
 def kmeans_centroids(x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
@@ -163,7 +162,7 @@ def build_prototypes(services: Services, settings: Settings, k: int = DEFAULT_K,
     st = PrototypeStore(st_ids, st_concepts, ks, n_members, vectors, version, index.version, fit)
     path = prototype_path(settings)
     _write(path, st)
-    rows = [{"id": i, "concept": c, "k": kk, "vector_ref": f"{PROTOTYPE_FILE}#{r}", "n_members": n}
+    rows = [{"id": i, "concept": c, "k": kk, "vector_ref": f"{artifacts.PROTOTYPE_FILE}#{r}", "n_members": n}
             for r, (i, c, kk, n) in enumerate(zip(st_ids, st_concepts, ks, n_members, strict=True))]
     for s in range(0, len(rows), 1000):
         services.driver.execute_query(UPSERT_PROTOTYPES, rows=rows[s:s + 1000], store=key, version=version)

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from embeddings.faiss_index import VectorIndex
+from rskg import artifacts
 from rskg.errors import NotFoundError
 from rskg.services import Services
 
-IMAGE_INDEX_FILE = "image.npz"
 LEXICON_TTL_S = 30.0
 
 
@@ -90,7 +90,7 @@ def _mtime(path: Path) -> float | None:
 
 
 def image_index_path(services: Services) -> Path:
-    return services.settings.index_dir / IMAGE_INDEX_FILE
+    return artifacts.image_index_path(services.settings)
 
 
 def image_index(services: Services, required: bool = True) -> VectorIndex | None:

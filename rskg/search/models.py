@@ -22,6 +22,7 @@ from embeddings.faiss_index import l2n
 from embeddings.text import TextEncoder
 from kg.label_graph import build_adjacency, dijkstra
 from ontology.model import LabelSystem
+from rskg import artifacts
 from rskg.retrieval.prototypes import kmeans_centroids
 from rskg.search.concepts import ConceptMatcher, PhraseMatch, weigh
 from rskg.search.corpus import CaptionCorpus
@@ -193,7 +194,7 @@ def fit_caption_models(corpus: CaptionCorpus, matcher: ConceptMatcher, expand: E
 
 
 def models_dir(settings: Settings, key: str) -> Path:
-    return settings.cache_dir / "search" / key
+    return artifacts.caption_models_dir(settings, key)
 
 
 def models_key(settings: Settings, feature_version: str, system: LabelSystem) -> str:
