@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from rskg import artifacts, atomic
 from rskg.catalog.zarr_store import PixelStore
-from rskg.services import Services
+from rskg.services import KeyedCache, Services
 
 THUMB_PX = 192
 SELECT_STORAGE = "SELECT storage, sha256 FROM samples WHERE id = %s"
@@ -31,11 +31,13 @@ def render(rgb: np.ndarray, px: int = THUMB_PX) -> bytes:
     return buf.getvalue()
 
 
+class PixelStoreCache(KeyedCache[PixelStore]):
+    """The process's reader of the Zarr pixel store (opened once)."""
+
+
 def _pixels(services: Services) -> PixelStore:
-    store = services.extras.get("api.pixels")
-    if store is None:
-        store = services.extras["api.pixels"] = PixelStore(services.settings.zarr_path)
-    return store
+    path = services.settings.zarr_path
+    return services.cache(PixelStoreCache).get(path, lambda: PixelStore(path))
 
 
 def thumbnail_bytes(services: Services, sample_id: str) -> bytes | None:

@@ -39,8 +39,7 @@ import numpy as np
 from embeddings.faiss_index import VectorIndex
 from rskg.retrieval.model import SampleHit
 from rskg.retrieval.prototypes import PrototypeStore
-from rskg.retrieval.store import cache
-from rskg.services import Services
+from rskg.services import KeyedCache, Services
 
 if TYPE_CHECKING:
     from embeddings.head_model import ProjectionHead
@@ -101,6 +100,10 @@ class Distributions:
         return w
 
 
+class HeadCache(KeyedCache["ProjectionHead"]):
+    """The projection head file, keyed by (path, mtime)."""
+
+
 def _usable_head(services: Services, index: VectorIndex) -> ProjectionHead | None:
     from embeddings.head_model import file_digest, load_head
     from rskg.artifacts import head_path
@@ -108,7 +111,7 @@ def _usable_head(services: Services, index: VectorIndex) -> ProjectionHead | Non
     hp = head_path(services.settings.home)
     if not hp.exists() or not index.version.endswith(f"head{file_digest(hp)}"):
         return None
-    return cache(services).get("hir_head", (str(hp), hp.stat().st_mtime_ns), lambda: load_head(hp))
+    return services.cache(HeadCache).get((str(hp), hp.stat().st_mtime_ns), lambda: load_head(hp))
 
 
 def wmd(x: np.ndarray, ys: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -118,6 +121,14 @@ def wmd(x: np.ndarray, ys: np.ndarray, w: np.ndarray) -> np.ndarray:
 @dataclass
 class _PatchCache:
     dists: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class PatchEncoderCache(KeyedCache[list[Any]]):
+    """[the image encoder whose version matches the index, or None], per index version."""
+
+
+class PatchDistCache(KeyedCache[_PatchCache]):
+    """Patch distributions per (index version, distribution source, classes, store version, grid)."""
 
 
 def _index_encoder(services: Services, index: VectorIndex) -> Any:
@@ -134,7 +145,7 @@ def _index_encoder(services: Services, index: VectorIndex) -> Any:
                 return enc
         return None
 
-    return cache(services).get("hir_encoder", index.version, lambda: [load()])[0]
+    return services.cache(PatchEncoderCache).get(index.version, lambda: [load()])[0]
 
 
 class PatchDistributions:
@@ -145,7 +156,7 @@ class PatchDistributions:
         self.services, self.dist, self.grid = services, dist, grid
         self.enc = _index_encoder(services, index)
         key = (index.version, dist.source, tuple(dist.classes), store_version, grid)
-        self._cache: _PatchCache = cache(services).get("hir_patch_dists", key, _PatchCache)
+        self._cache: _PatchCache = services.cache(PatchDistCache).get(key, _PatchCache)
 
     @property
     def usable(self) -> bool:

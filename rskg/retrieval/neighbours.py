@@ -26,8 +26,7 @@ import numpy as np
 from embeddings.faiss_index import VectorIndex, l2n
 from rskg.retrieval.knn import EXACT_LIMIT, knn_arrays, single_threaded
 from rskg.retrieval.prototypes import PrototypeStore
-from rskg.retrieval.store import cache
-from rskg.services import Services
+from rskg.services import KeyedCache, Services
 
 DEPTH = 256
 
@@ -41,13 +40,17 @@ class Neighbours:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
+class NeighboursCache(KeyedCache[Neighbours]):
+    """The neighbour lists of the current (prototype store, image index) pair."""
+
+
 def index_key(index: VectorIndex) -> tuple[object, ...]:
     return (id(index), index.generation, len(index.ids), len(index), index.version)
 
 
 def neighbours(services: Services, index: VectorIndex, store: PrototypeStore) -> Neighbours:
     key = (store.version, *index_key(index))
-    return cache(services).get("prototype_neighbours", key, Neighbours)
+    return services.cache(NeighboursCache).get(key, Neighbours)
 
 
 def transformed(nb: Neighbours, index: VectorIndex, store: PrototypeStore) -> np.ndarray | None:

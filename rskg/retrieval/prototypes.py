@@ -29,8 +29,8 @@ from rskg import artifacts, atomic
 from rskg.errors import NotFoundError, ValidationError
 from rskg.retrieval.features import load_features
 from rskg.retrieval.labels import subclass_closure
-from rskg.retrieval.store import LEXICON_TTL_S, _mtime, cache, image_index
-from rskg.services import Services
+from rskg.retrieval.store import LEXICON_TTL_S, _mtime, image_index
+from rskg.services import KeyedCache, Services
 from rskg.settings import Settings
 
 FORMAT = "rskg-prototypes-1"
@@ -167,9 +167,17 @@ def build_prototypes(services: Services, settings: Settings, k: int = DEFAULT_K,
     for s in range(0, len(rows), 1000):
         services.driver.execute_query(UPSERT_PROTOTYPES, rows=rows[s:s + 1000], store=key, version=version)
     services.driver.execute_query(DELETE_STALE_PROTOTYPES, store=key, ids=st_ids)
-    cache(services).invalidate("prototypes")
+    services.cache(PrototypeStoreCache).invalidate()
     return BuildReport(len(set(st_concepts)), len(st_ids), len(used), skipped, version,
                        time.perf_counter() - t0, path)
+
+
+class PrototypeStoreCache(KeyedCache[PrototypeStore]):
+    """The prototype file, keyed by its mtime; :func:`build` invalidates it."""
+
+
+class PrototypeLinksCache(KeyedCache[dict[str, list[tuple[str, int]]]]):
+    """Concept -> prototype rows from Neo4j, per store version (refreshed after LEXICON_TTL_S)."""
 
 
 def prototype_store(services: Services) -> PrototypeStore | None:
@@ -177,7 +185,7 @@ def prototype_store(services: Services) -> PrototypeStore | None:
     m = _mtime(path)
     if m is None:
         return None
-    return cache(services).get("prototypes", m, lambda: read_store(path))
+    return services.cache(PrototypeStoreCache).get(m, lambda: read_store(path))
 
 
 def _links(services: Services, st: PrototypeStore) -> dict[str, list[tuple[str, int]]]:
@@ -197,7 +205,7 @@ def prototypes_of(services: Services, concept_ids: list[str]) -> dict[str, list[
     st = prototype_store(services)
     if st is None or not concept_ids:
         return {}
-    links = cache(services).get("prototype_links", st.version, lambda: _links(services, st), ttl=LEXICON_TTL_S)
+    links = services.cache(PrototypeLinksCache).get(st.version, lambda: _links(services, st), ttl=LEXICON_TTL_S)
     return {c: links[c] for c in concept_ids if c in links}
 
 

@@ -1,7 +1,7 @@
 """Building and caching what a search needs: the concept matcher, the caption-learned models, prototypes.
 
 * :func:`matcher` embeds the concept views once (TextEncoder disk cache) and keeps one matcher per
-  label-system version in ``services.extras``;
+  label-system version in ``services.cache(SearchResourcesCache)``;
 * :func:`fit_caption_models` fits text2visual and text2concept on the train captions, tunes the ridge
   strength and the fusion weight on the val captions, and returns them with the fusion calibration;
 * :func:`caption_models` loads them from ``settings.cache_dir/search/`` (keyed by feature version, label

@@ -1,5 +1,5 @@
 """Per-process search resources (label system, text encoder, concept matcher, caption models), built once and
-kept in ``services.extras["search"]``; the label system is re-read when its Turtle files change."""
+kept in ``services.cache(SearchResourcesCache)``; the label system is re-read when its Turtle files change."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from rskg.search.models import (
     models_dir,
     models_key,
 )
-from rskg.services import Services
+from rskg.services import KeyedCache, Services
 from rskg.settings import Settings
 
 
@@ -85,18 +85,22 @@ class SearchResources:
 _LOCK = threading.Lock()
 
 
+class SearchResourcesCache(KeyedCache[SearchResources]):
+    """The search resources of the current label-system version (rebuilt when its Turtle files change)."""
+
+
 def resources(services: Services, settings: Settings) -> SearchResources:
     from ontology.store import load_label_system, version_of
 
     version = version_of(settings.ontology_dir)
+
+    def build() -> SearchResources:
+        system = load_label_system(settings.ontology_dir)
+        text = TextEncoder(settings)
+        return SearchResources(services, settings, system, text, build_matcher(settings, system, text))
+
     with _LOCK:
-        cur = services.extras.get("search")
-        if cur is None or cur.system.version != version:
-            system = load_label_system(settings.ontology_dir)
-            text = TextEncoder(settings)
-            cur = SearchResources(services, settings, system, text, build_matcher(settings, system, text))
-            services.extras["search"] = cur
-        return cur
+        return services.cache(SearchResourcesCache).get(version, build)
 
 
 def train(services: Services | None, settings: Settings) -> tuple[str, CaptionModels]:
