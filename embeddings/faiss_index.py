@@ -34,7 +34,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -78,7 +78,7 @@ def _as_matrix(vectors: np.ndarray, dim: int | None = None) -> np.ndarray:
 def l2n(x: np.ndarray) -> np.ndarray:
     """Rows scaled to unit L2 norm (float32; an all-zero row stays zero)."""
     x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+    return cast(np.ndarray, x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12))
 
 
 def _empty(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -244,7 +244,7 @@ class VectorIndex:
         if not normalise:
             return self._reconstruct_raw(pos)
         if self.kind == "flat" and len(self.ids) <= EXACT_LIMIT:
-            return self.matrix()[pos]
+            return cast(np.ndarray, self.matrix()[pos])
         return l2n(self._reconstruct_raw(pos))
 
     def _split_transform(self) -> tuple[list[faiss.VectorTransform], faiss.Index]:

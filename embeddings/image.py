@@ -16,7 +16,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import torch
@@ -101,7 +101,7 @@ class ImageEncoder:
         if self.onnx is not None:
             return self.onnx(batch)
         with torch.inference_mode():
-            return self.torch_backbone(torch.from_numpy(batch)).numpy().astype(np.float32)
+            return cast(np.ndarray, self.torch_backbone(torch.from_numpy(batch)).numpy().astype(np.float32))
 
     def encode_raw(
         self, images: Sequence[np.ndarray], gsd_m: Sequence[float | None] | None = None
