@@ -26,7 +26,7 @@ def composite_of(summary: object) -> Composite:
 async def item_page(info: Info, composite_id: str, kind: str | None, decision: str | None, first: int,
                     after: str | None) -> CompositeItemConnection:
     """One page of items, filtered and keyset-paged in PostgreSQL (cursor = the last item's sort key)."""
-    from rskg.datasets.items import items_page
+    from rskg.composites.items import items_page
 
     first = check_first(first)
     key = None
@@ -50,7 +50,7 @@ async def item_page(info: Info, composite_id: str, kind: str | None, decision: s
 class CompositeQueries:
     @strawberry.field(description="Composite datasets, newest first.")
     async def composites(self, info: Info, first: int = 50) -> list[CompositeListEntry]:
-        from rskg.datasets.composite import list_composites
+        from rskg.composites.composite import list_composites
 
         info.context.db.counter.postgres += 1
         rows = await info.context.db.call(list_composites, info.context.services)
@@ -59,7 +59,7 @@ class CompositeQueries:
 
     @strawberry.field(description="A composite dataset by id (an unknown id is a NotFoundError).")
     async def composite(self, info: Info, id: strawberry.ID) -> Composite:
-        from rskg.datasets.composite import get_composite
+        from rskg.composites.composite import get_composite
 
         info.context.db.counter.postgres += 1
         return composite_of(await info.context.db.call(get_composite, info.context.services, str(id)))
