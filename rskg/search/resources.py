@@ -107,7 +107,7 @@ def train(services: Services | None, settings: Settings) -> tuple[str, CaptionMo
     """Fit the caption models for the product's image encoder (features from the raw-feature cache) and store
     them where :meth:`SearchResources.caption_models` finds them. Returns (folder, models)."""
     from ontology.store import load_label_system
-    from rskg.evaluation.features import encoder
+    from rskg.corpora.features import encoder
     from rskg.search.corpus import load_corpus
     from rskg.search.models import fit_caption_models, save_models, subclass_edges
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rskg import artifacts, atomic
-from rskg.evaluation.data import EvalImages
+from rskg.corpora.images import EvalImages
 from rskg.settings import Settings
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rskg import artifacts
-from rskg.evaluation.data import EvalImages, from_folder
-from rskg.evaluation.features import encoder, fused_features, raw_features
-from rskg.evaluation.split import Split, ucm_split
+from rskg.corpora.features import encoder, fused_features, raw_features
+from rskg.corpora.images import EvalImages, from_folder
+from rskg.corpora.split import Split, ucm_split
 from rskg.settings import Settings
 
 if TYPE_CHECKING:
