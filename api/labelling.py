@@ -64,7 +64,7 @@ class LabellingContextCache(KeyedCache[Any]):
 
 
 def _open_context(services: Services) -> Any:
-    from rskg.labelmap import MappingContext
+    from rskg.label_mapping import MappingContext
 
     return MappingContext.open(services)
 

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from ontology.store import version_of
-from rskg.labelmap import MappingContext
+from rskg.label_mapping import MappingContext
 from rskg.services import KeyedCache, Services
 
 _LOCK = threading.Lock()
@@ -26,12 +26,12 @@ def mapping_context(services: Services) -> MappingContext:
 
 
 def pending(services: Services, dataset: str | None, include_all: bool) -> list[dict[str, Any]]:
-    from rskg.labelmap import pending as _pending
+    from rskg.label_mapping import pending as _pending
 
     return _pending(mapping_context(services), dataset, include_all)
 
 
 def review(services: Services, decision_id: int, action: str, author: str, concept: str | None) -> Any:
-    from rskg.labelmap import review as _review
+    from rskg.label_mapping import review as _review
 
     return _review(mapping_context(services), decision_id, action, author, concept)

@@ -24,7 +24,7 @@ import numpy as np
 
 from rskg.corpora.ucm import RESIDENTIAL, UCM, FeatureSet
 from rskg.evaluation import metrics as M
-from rskg.evaluation.protos import kmeans_prototypes
+from rskg.evaluation.prototype_scoring import kmeans_prototypes
 from rskg.retrieval.hir import wmd
 
 K_SHORTLIST = 75

@@ -27,7 +27,7 @@ from ontology.model import LabelSystem
 from rskg.corpora.images import EvalImages
 from rskg.evaluation import metrics as M
 from rskg.evaluation.concepts import LabelMatch, carriers, label_concepts, match_label
-from rskg.evaluation.protos import kmeans_prototypes, knn_retrieved
+from rskg.evaluation.prototype_scoring import kmeans_prototypes, knn_retrieved
 from rskg.evaluation.truth import Truth
 
 PRECISION_KS = (10, 20)

@@ -20,8 +20,8 @@ from typing import Any
 from kg.label_graph import FETCH_CONCEPT_NAMES, FETCH_LABEL_GRAPH, Related, build_adjacency, dijkstra
 from kg.retrieval_queries import CONCEPT_LEXICON, SOURCE_LABEL_LEXICON
 from ontology.normalize import label_key
+from rskg.retrieval.caches import LEXICON_TTL_S
 from rskg.retrieval.model import ConceptMatch
-from rskg.retrieval.store import LEXICON_TTL_S
 from rskg.services import KeyedCache, KeyedCaches, Services
 
 MAX_LABEL_CHARS = 200

@@ -14,6 +14,7 @@ import numpy as np
 from embeddings.faiss_index import l2n
 from rskg.errors import ConfigError, ValidationError
 from rskg.retrieval import filters
+from rskg.retrieval.caches import image_index
 from rskg.retrieval.direct import direct_matches
 from rskg.retrieval.features import sample_feature
 from rskg.retrieval.hir import MAX_GRID, REFERENCE_SAMPLES, Reference, rerank
@@ -21,7 +22,6 @@ from rskg.retrieval.labels import expand, lexicon, resolve, subclass_closure
 from rskg.retrieval.model import RelatedConcept, RetrievalRequest, RetrievalResult, SampleHit
 from rskg.retrieval.neighbours import neighbours
 from rskg.retrieval.prototypes import prototype_store
-from rskg.retrieval.store import image_index
 from rskg.retrieval.supplementary import Query, prototype_queries, search, to_hits
 from rskg.services import KeyedCache, Services
 from rskg.settings import Settings

@@ -27,9 +27,9 @@ from kg.prototypes import DELETE_STALE_PROTOTYPES, PROTOTYPES_OF, UPSERT_PROTOTY
 from kg.retrieval_queries import CONCEPT_MEMBERS
 from rskg import artifacts, atomic
 from rskg.errors import NotFoundError, ValidationError
+from rskg.retrieval.caches import LEXICON_TTL_S, _mtime, image_index
 from rskg.retrieval.features import load_features
 from rskg.retrieval.labels import subclass_closure
-from rskg.retrieval.store import LEXICON_TTL_S, _mtime, image_index
 from rskg.services import KeyedCache, Services
 from rskg.settings import Settings
 

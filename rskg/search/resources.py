@@ -33,7 +33,7 @@ class SearchResources:
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def index_version(self) -> str | None:
-        from rskg.retrieval.store import image_index
+        from rskg.retrieval.caches import image_index
 
         index = image_index(self.services, required=False)
         return None if index is None else index.version

@@ -98,10 +98,10 @@ def _explain_empty(phrases: list[PhraseMatch], threshold: float) -> str:
 
 def search(services: Services, settings: Settings, text: str, limit: int = 20, route: str = "fused",
            datasets: list[str] | None = None) -> SearchResult:
+    from rskg.retrieval.caches import image_index
     from rskg.retrieval.knn import knn
     from rskg.retrieval.model import RetrievalRequest
     from rskg.retrieval.pipeline import retrieve
-    from rskg.retrieval.store import image_index
 
     t0 = time.perf_counter()
     query = validate(text)
