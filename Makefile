@@ -59,6 +59,7 @@ eval: servers-up ## quality vs the papers -> benchmarks/results/eval.md + PNG pl
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy rskg ontology kg embeddings mappings api
+	$(BIN)/lint-imports
 
 clean-runtime: servers-down
 	rm -rf .rskg

@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from api.auth import UNAUTHENTICATED, bearer_token, token_ok
 from rskg.errors import NotFoundError, RskgError, ValidationError
-from rskg.services import Services
+from rskg.services import KeyedCache, KeyedCaches, Services
 
 PAGES = Path(__file__).parent / "pages"
 _LOCK = threading.Lock()
@@ -51,21 +51,27 @@ def prepared(services: Services, dataset: str) -> Any:
 
     path = artifacts.labelling_dir(services.settings, dataset) / "chips.json"
     stamp = path.stat().st_mtime_ns if path.exists() else None
-    cache = services.extras.setdefault("labelling.prepared", {})
-    hit = cache.get(dataset)
-    if hit is None or hit[0] != stamp:
-        hit = cache[dataset] = (stamp, artifacts.load(services.settings, dataset))
-    return hit[1]
+    entry = services.cache(PreparedCaches).entry(dataset)
+    return entry.get(stamp, lambda: artifacts.load(services.settings, dataset))
+
+
+class PreparedCaches(KeyedCaches[Any]):
+    """Prepared labelling artefacts per dataset, keyed by their chips.json mtime."""
+
+
+class LabellingContextCache(KeyedCache[Any]):
+    """The labelling page's MappingContext (with the text encoder), opened once per process."""
+
+
+def _open_context(services: Services) -> Any:
+    from rskg.label_mapping import MappingContext
+
+    return MappingContext.open(services)
 
 
 def mapping_context(services: Services) -> Any:
     with _LOCK:
-        ctx = services.extras.get("labelling.mapping")
-        if ctx is None:
-            from rskg.labelmap import MappingContext
-
-            ctx = services.extras["labelling.mapping"] = MappingContext.open(services)
-        return ctx
+        return services.cache(LabellingContextCache).get(None, lambda: _open_context(services))
 
 
 async def page(request: Request) -> Response:

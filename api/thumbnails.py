@@ -15,9 +15,9 @@ from PIL import Image
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from rskg import atomic
+from rskg import artifacts, atomic
 from rskg.catalog.zarr_store import PixelStore
-from rskg.services import Services
+from rskg.services import KeyedCache, Services
 
 THUMB_PX = 192
 SELECT_STORAGE = "SELECT storage, sha256 FROM samples WHERE id = %s"
@@ -31,11 +31,13 @@ def render(rgb: np.ndarray, px: int = THUMB_PX) -> bytes:
     return buf.getvalue()
 
 
+class PixelStoreCache(KeyedCache[PixelStore]):
+    """The process's reader of the Zarr pixel store (opened once)."""
+
+
 def _pixels(services: Services) -> PixelStore:
-    store = services.extras.get("api.pixels")
-    if store is None:
-        store = services.extras["api.pixels"] = PixelStore(services.settings.zarr_path)
-    return store
+    path = services.settings.zarr_path
+    return services.cache(PixelStoreCache).get(path, lambda: PixelStore(path))
 
 
 def thumbnail_bytes(services: Services, sample_id: str) -> bytes | None:
@@ -44,7 +46,7 @@ def thumbnail_bytes(services: Services, sample_id: str) -> bytes | None:
     if row is None:
         return None
     storage, sha = row[0], (row[1] or "").strip()
-    cache = services.settings.cache_dir / "thumbnails" / f"{sha}_{THUMB_PX}.jpg"
+    cache = artifacts.thumbnail_cache(services.settings, sha, THUMB_PX)
     if cache.exists():
         return cache.read_bytes()
     data = render(_pixels(services).read_rgb(storage))

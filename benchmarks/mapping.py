@@ -127,7 +127,7 @@ def _table(per: dict[str, Score]) -> list[str]:
 
 def run(settings: Settings, system: LabelSystem | None = None) -> dict[str, dict[str, float]]:
     if system is None:
-        from rskg.labelmap import load_system
+        from rskg.label_mapping import load_system
         system = load_system(settings)
     encoder = TextEncoder(settings)
     summary: dict[str, dict[str, float]] = {}

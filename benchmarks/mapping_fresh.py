@@ -98,7 +98,7 @@ def run(settings: Settings, system: LabelSystem | None = None) -> dict[str, obje
     from mappings.similarity import Weights
 
     if system is None:
-        from rskg.labelmap import load_system
+        from rskg.label_mapping import load_system
         system = load_system(settings)
     load = os.getloadavg()
     encoder = TextEncoder(settings)

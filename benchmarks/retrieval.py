@@ -7,7 +7,7 @@ prototypes are built from them. The larger indexes are filled with the REAL feat
 them (``l2n(v + noise)``, noise norm ``NOISE``, i.e. cosine ~0.96 to the original) under synthetic ids that
 have no catalog row; every index is IVF-PQ (``PCAR256,IVF{min(4 sqrt n, TRAIN_MAX/20)},PQ32``, nprobe 16) trained
 on the first ``TRAIN_MAX`` vectors, built once and cached under ``settings.cache_dir``. Each size is pinned as the image
-index (rskg.retrieval.store.set_image_index) and the WHOLE pipeline is timed (PostGIS filter, label
+index (rskg.retrieval.caches.set_image_index) and the WHOLE pipeline is timed (PostGIS filter, label
 resolution, Dijkstra, direct matches in PostgreSQL, prototype kNN, metadata look-up).
 
 Run: ``.venv/bin/python -m benchmarks.retrieval [--sizes 10000,100000,1000000] [--requests 200]``.
@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.faiss_index import IndexParams, VectorIndex
+from embeddings.faiss_index import IndexParams, VectorIndex, l2n
+from rskg.retrieval.caches import image_index, set_image_index
 from rskg.retrieval.features import load_features
 from rskg.retrieval.model import RetrievalRequest
 from rskg.retrieval.pipeline import retrieve, warm_up
-from rskg.retrieval.store import image_index, l2n, set_image_index
 from rskg.services import Services
 from rskg.settings import Settings, load_settings
 

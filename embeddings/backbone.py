@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -45,7 +45,7 @@ def load_efficientnet_lite0() -> nn.Module:
     from efficientnet_lite_pytorch import EfficientNet
 
     model = EfficientNet.from_pretrained(MODEL_NAME, weights_path=str(weights_path()))
-    return model.eval()
+    return cast(torch.nn.Module, model.eval())
 
 
 class MultiScaleBackbone(nn.Module):
@@ -76,7 +76,7 @@ class MultiScaleBackbone(nn.Module):
 
 def _l2(x: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.maximum(n, 1e-12)).astype(np.float32)
+    return cast(np.ndarray, (x / np.maximum(n, 1e-12)).astype(np.float32))
 
 
 def fuse(raw: np.ndarray, stage_dims: tuple[int, ...], fusion: str = "multiscale") -> np.ndarray:

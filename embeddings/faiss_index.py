@@ -1,5 +1,8 @@
 """VectorIndex: string ids -> FAISS, exact while small, IVF-PQ once there are enough vectors.
 
+The ONE vector search of rskg: retrieval, search and evaluation use only the public methods here
+(positions, reconstruction, query transform, search), never ``index.index`` or private attributes.
+
 * below ``settings.faiss_ivfpq_min_vectors`` vectors: ``IndexIDMap2(IndexFlatIP)`` (exact cosine
   on L2-normalised rows);
 * at or above it, :meth:`VectorIndex.build` trains
@@ -7,22 +10,31 @@
   unit vectors), with ``nlist = faiss_nlist or ~2*sqrt(n)`` (at most n/39); polysemous training is off (it
   made training ~10x slower here), the PCA's training-only full matrix is dropped before saving.
   :meth:`add` onto an exact index that crosses the threshold rebuilds it (the flat index still holds the exact vectors).
-* ``search(..., restrict_to=ids)`` passes a ``faiss.IDSelectorBatch`` in the search parameters;
-  for IVF the restricted search probes every list (so candidates are never lost to nprobe).
+* :meth:`search` / :meth:`search_positions` (queries are L2-normalised, scores are cosine similarities):
+
+  - no candidate filter: a small flat index (<= ``EXACT_LIMIT`` positions) is one matrix product with the
+    cached normalised matrix; otherwise the index's own search (IVF-PQ with ``nprobe`` lists) with an
+    ``IDSelectorNot(excluded)`` so excluded ids never take the top-k places;
+  - a candidate filter with at most ``EXACT_LIMIT`` samples: the candidates' vectors are reconstructed
+    (exact for flat, PQ-decoded for IVF-PQ) and scored by one matrix product, so nothing is lost to probing;
+  - a larger candidate set: search with an ``IDSelectorBatch(candidates - excluded)`` and
+    ``RESTRICTED_NPROBE_FACTOR x nprobe`` lists. Candidates in lists that are not probed are far from the
+    query (IVF assigns each vector to its nearest centroid); the same approximation as the unfiltered search.
 * :meth:`save` writes ONE ``.npz`` file (serialised index + id list + metadata) to a temp file in the
   same folder and ``os.replace``-s it: a reader sees the old or the new index, never half of one.
 
-String ids map to int64 positions kept in ``self.ids``; re-adding an existing id replaces its vector.
+String ids map to int64 positions kept in ``self.ids``; re-adding an existing id replaces its vector (the old
+position becomes a tombstone ``""``). :attr:`generation` changes on every mutation (a cache key for callers).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -32,6 +44,8 @@ from rskg.errors import NotFoundError, ValidationError
 from rskg.settings import Settings
 
 FORMAT = "rskg-vector-index-1"
+EXACT_LIMIT = 20_000             # up to this many candidates / positions: exact matrix products
+RESTRICTED_NPROBE_FACTOR = 4     # IVF lists probed for a large candidate filter: this x nprobe
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,32 @@ def _as_matrix(vectors: np.ndarray, dim: int | None = None) -> np.ndarray:
     return v
 
 
+def l2n(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (float32; an all-zero row stays zero)."""
+    x = np.asarray(x, dtype=np.float32)
+    return cast(np.ndarray, x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12))
+
+
+def _empty(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.full((n, 0), -1, np.int64), np.zeros((n, 0), np.float32)
+
+
+def top_k(sims: np.ndarray, k: int, cols: np.ndarray | None, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+    """Best ``k`` columns per row of a similarity matrix: (positions, sims), best first; ``cols`` maps column ->
+    position (None: the column is the position); -1 where the similarity is under ``min_score``."""
+    kk = min(k, sims.shape[1])
+    if kk == 0:
+        return _empty(len(sims))
+    top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk] if kk < sims.shape[1] else \
+        np.broadcast_to(np.arange(sims.shape[1]), (len(sims), sims.shape[1]))
+    ts = np.take_along_axis(sims, top, axis=1)
+    order = np.argsort(-ts, axis=1, kind="stable")
+    top, ts = np.take_along_axis(top, order, axis=1), np.take_along_axis(ts, order, axis=1)
+    pos = top.astype(np.int64) if cols is None else cols[top]
+    pos = np.where(ts >= min_score, pos, -1)
+    return pos, ts.astype(np.float32)
+
+
 class VectorIndex:
     def __init__(self, dim: int, params: IndexParams | None = None, version: str = "") -> None:
         self.dim = dim
@@ -69,6 +109,13 @@ class VectorIndex:
         self.ids: list[str] = []
         self._pos: dict[str, int] = {}
         self.index: faiss.Index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._generation = 0
+        self._matrix: np.ndarray | None = None   # normalised rows by position (zeros at tombstones)
+        self._dead: np.ndarray | None = None     # tombstone positions
+
+    def _changed(self) -> None:
+        self._generation += 1
+        self._matrix = self._dead = None
 
     # --- construction ----------------------------------------------------------------------------
     @property
@@ -125,6 +172,7 @@ class VectorIndex:
         for j, i in enumerate(ids):
             self._pos[i] = start + j
         self.index.add_with_ids(vec, np.arange(start, start + len(ids), dtype=np.int64))
+        self._changed()
 
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         """Add vectors incrementally; an id already present gets its vector replaced."""
@@ -137,42 +185,145 @@ class VectorIndex:
             keep = {i for i in ids if i in self._pos}
             for i in keep:  # the id list keeps a tombstone; positions are never reused
                 self.ids[self._pos.pop(i)] = ""
+            self._changed()
         if self.kind == "flat" and len(self) + len(vec) >= self.params.ivfpq_min_vectors:
             live = [p for p in range(len(self.ids)) if self.ids[p]]
             cur = np.vstack([self.index.reconstruct(p) for p in live]) if live else np.zeros((0, self.dim))
             all_ids = [self.ids[p] for p in live] + list(ids)
             rebuilt = VectorIndex.build(all_ids, np.vstack([cur, vec]), self.params, self.version)
+            generation = self._generation
             self.__dict__.update(rebuilt.__dict__)
+            self._generation = generation + 1
             return
         self._add_new(list(ids), vec)
 
+    # --- positions and vectors -----------------------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        """Changes whenever vectors are added, replaced or the index is rebuilt (for callers' cache keys)."""
+        return self._generation
+
+    @property
+    def positions(self) -> Mapping[str, int]:
+        """id -> FAISS position of every live id (read-only view; do not mutate)."""
+        return self._pos
+
+    def positions_of(self, ids: Iterable[str]) -> np.ndarray:
+        """Sorted unique positions (int64) of the given ids; unknown ids are skipped."""
+        pos = self._pos
+        return np.unique(np.asarray([pos[i] for i in ids if i in pos], np.int64))
+
+    def _dead_positions(self) -> np.ndarray:
+        if self._dead is None:
+            self._dead = np.asarray([p for p, i in enumerate(self.ids) if not i], np.int64)
+        return self._dead
+
+    def matrix(self) -> np.ndarray:
+        """All vectors by position, L2-normalised (zeros at tombstones); computed once per :attr:`generation`."""
+        if self._matrix is None:
+            m = np.zeros((len(self.ids), self.dim), np.float32)
+            live = np.asarray([p for p, i in enumerate(self.ids) if i], np.int64)
+            if len(live):
+                m[live] = self._reconstruct_raw(live)
+            self._matrix = l2n(m)
+        return self._matrix
+
+    def _reconstruct_raw(self, pos: np.ndarray) -> np.ndarray:
+        if self.kind != "flat":
+            ivf = faiss.extract_index_ivf(self.index)
+            if ivf.direct_map.type == faiss.DirectMap.NoMap:  # type: ignore[attr-defined]  # stub lacks DirectMap
+                ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # stub lacks DirectMap
+        return np.asarray(self.index.reconstruct_batch(pos), np.float32)
+
+    def reconstruct(self, pos: np.ndarray, normalise: bool = True) -> np.ndarray:
+        """Vectors at the given positions (exact for flat, PQ-decoded for IVF-PQ), L2-normalised unless
+        ``normalise=False`` (then as stored, e.g. to rebuild an index from them)."""
+        pos = np.asarray(pos, np.int64)
+        if len(pos) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        if not normalise:
+            return self._reconstruct_raw(pos)
+        if self.kind == "flat" and len(self.ids) <= EXACT_LIMIT:
+            return cast(np.ndarray, self.matrix()[pos])
+        return l2n(self._reconstruct_raw(pos))
+
+    def _split_transform(self) -> tuple[list[faiss.VectorTransform], faiss.Index]:
+        if isinstance(self.index, faiss.IndexPreTransform):
+            chain: Any = self.index.chain
+            return ([faiss.downcast_VectorTransform(chain.at(j)) for j in range(chain.size())],
+                    faiss.downcast_index(self.index.index))
+        return [], self.index
+
+    def transform(self, queries: np.ndarray) -> np.ndarray:
+        """Queries in the space the inner IVF index searches (normalised, PCA etc. applied; identity for flat):
+        pass it as ``transformed=`` to :meth:`search_positions` to skip that step for queries asked often."""
+        x = np.ascontiguousarray(l2n(np.atleast_2d(queries)))
+        for vt in self._split_transform()[0]:
+            x = np.ascontiguousarray(vt.apply(x))
+        return x
+
     # --- queries ---------------------------------------------------------------------------------
-    def search(
-        self, queries: np.ndarray, k: int, restrict_to: Iterable[str] | None = None
-    ) -> list[list[Hit]]:
-        """Top-k hits per query row, best first; scores are cosine similarities (approximate for PQ)."""
-        q = _as_matrix(queries, self.dim)
-        if len(self) == 0 or k <= 0:
-            return [[] for _ in range(len(q))]
-        params: Any = None
-        if restrict_to is not None:
-            allowed = np.asarray(sorted(self._pos[i] for i in set(restrict_to) if i in self._pos), np.int64)
-            if len(allowed) == 0:
-                return [[] for _ in range(len(q))]
-            sel = faiss.IDSelectorBatch(allowed)
-            fx: Any = faiss  # the bundled stubs lack the keyword arguments of SearchParameters*
-            if self.kind == "flat":
-                params = fx.SearchParameters(sel=sel)
-            else:
-                params = fx.SearchParametersIVF(sel=sel, nprobe=faiss.extract_index_ivf(self.index).nlist)
-            k = min(k, len(allowed))
-        dist, lab = self.index.search(q, min(k, len(self)), params=params)
+    def search(self, queries: np.ndarray, k: int, restrict_to: Iterable[str] | None = None,
+               exclude: Iterable[str] = (), min_score: float = -2.0) -> list[list[Hit]]:
+        """Top-k hits per query row, best first; scores are cosine similarities (approximate for PQ); only ids
+        in ``restrict_to`` (when given) and not in ``exclude``; hits under ``min_score`` are dropped."""
+        excl = self.positions_of(exclude)
+        allow = None if restrict_to is None else self.positions_of(restrict_to)
+        pos, sims = self.search_positions(queries, k, allow, excl, min_score)
+        ids = self.ids
+        return [[Hit(ids[p], float(d)) for p, d in zip(pr[pr >= 0].tolist(), sr[pr >= 0].tolist(), strict=True)]
+                for pr, sr in zip(pos, sims, strict=True)]
+
+    def search_positions(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None,
+                         excluded: np.ndarray | None = None, min_score: float = -2.0,
+                         transformed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised top-k: (positions int64, cosine similarities float32), both [n queries, k'], best first,
+        position -1 where there is no hit (fewer candidates, or under ``min_score``). ``allowed`` / ``excluded``
+        are sorted unique position arrays (:meth:`positions_of`); ``transformed`` = :meth:`transform` of the
+        queries, precomputed (IVF-PQ only)."""
+        q = l2n(_as_matrix(np.atleast_2d(queries), self.dim))
+        if len(self) == 0 or k <= 0 or len(q) == 0:
+            return _empty(len(q))
+        excl = excluded if excluded is not None and len(excluded) else np.zeros(0, np.int64)
+        if allowed is None and self.kind == "flat" and len(self.ids) <= EXACT_LIMIT:
+            sims = q @ self.matrix().T       # small exact index: one matrix product
+            drop = np.union1d(excl, self._dead_positions())
+            if len(drop):
+                sims[:, drop] = -np.inf
+            pos, ts = top_k(sims, min(k, len(self)), None, min_score)
+            return np.where(np.isfinite(ts), pos, -1), ts
+        if allowed is not None:
+            allow = np.setdiff1d(allowed, excl, assume_unique=True)
+            if len(allow) == 0:
+                return _empty(len(q))
+            if len(allow) <= EXACT_LIMIT:
+                return top_k(q @ self.reconstruct(allow).T, k, allow, min_score)
+            keep: list[faiss.IDSelector] = []
+            sel: faiss.IDSelector | None = faiss.IDSelectorBatch(allow)
+            nprobe_factor = RESTRICTED_NPROBE_FACTOR
+            k = min(k, len(allow))
+        else:
+            keep = [faiss.IDSelectorBatch(excl)] if len(excl) else []   # IDSelectorNot keeps a raw pointer
+            sel = faiss.IDSelectorNot(keep[0]) if keep else None
+            nprobe_factor = 1
+        target, x = self.index, q
+        fx: Any = faiss  # the bundled stubs lack the keyword arguments of SearchParameters*
+        if self.kind == "flat":
+            params = fx.SearchParameters(sel=sel) if sel is not None else None
+        else:
+            ivf = faiss.extract_index_ivf(self.index)
+            params = fx.SearchParametersIVF(nprobe=min(ivf.nlist, self.params.nprobe * nprobe_factor))
+            if sel is not None:
+                params.sel = sel
+            if transformed is not None:
+                target, x = self._split_transform()[1], np.ascontiguousarray(transformed, np.float32)
+        dist, lab = target.search(x, min(k, len(self)), params=params)
         if self.kind != "flat":
             dist = 1.0 - dist / 2.0
-        return [
-            [Hit(self.ids[int(p)], float(d)) for d, p in zip(drow, lrow, strict=True) if p >= 0]
-            for drow, lrow in zip(dist, lab, strict=True)
-        ]
+        del sel, keep
+        dist = dist.astype(np.float32)
+        lab = np.where((lab >= 0) & (dist >= min_score), lab, -1)
+        return lab.astype(np.int64), dist
 
     # --- persistence -----------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -194,6 +345,7 @@ class VectorIndex:
             self.index = faiss.deserialize_index(z["index"])
             self.ids = [str(s) for s in z["ids"]]
         self._pos = {i: p for p, i in enumerate(self.ids) if i}
+        self._changed()
         if self.kind != "flat":
             ivf: Any = faiss.extract_index_ivf(self.index)
             ivf.nprobe = self.params.nprobe

@@ -16,15 +16,16 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import torch
 
 from embeddings.backbone import MODEL_NAME, MultiScaleBackbone, fuse, fused_dim, weights_sha256
-from embeddings.head_model import ProjectionHead, file_digest, head_path, load_head
+from embeddings.head_model import ProjectionHead, file_digest, load_head
 from embeddings.onnx_backend import OnnxBackbone, export_backbone
 from embeddings.preprocess import ViewConfig, load_rgb, make_views, to_batch
+from rskg import artifacts
 from rskg.errors import ConfigError
 from rskg.settings import Settings
 
@@ -72,14 +73,14 @@ class ImageEncoder:
         self.backbone_version = f"{MODEL_NAME}-{weights_sha256()[:12]}"
         self.onnx: OnnxBackbone | None = None
         if backend == "onnx":
-            onnx_path = settings.cache_dir / "onnx" / f"{self.backbone_version}.onnx"
+            onnx_path = artifacts.onnx_cache(settings, self.backbone_version)
             if not onnx_path.exists():
                 export_backbone(self.torch_backbone, onnx_path)
             self.onnx = OnnxBackbone(onnx_path, threads=settings.encoder_threads)
         self.head: ProjectionHead | None = None
         head_tag = "nohead"
         want_head = settings.encoder_use_head if use_head is None else use_head
-        hp = head_path(settings.home)
+        hp = artifacts.head_path(settings.home)
         if want_head and hp.exists():
             head = load_head(hp)
             if head.cfg.backbone_version != self.feature_version:
@@ -100,7 +101,7 @@ class ImageEncoder:
         if self.onnx is not None:
             return self.onnx(batch)
         with torch.inference_mode():
-            return self.torch_backbone(torch.from_numpy(batch)).numpy().astype(np.float32)
+            return cast(np.ndarray, self.torch_backbone(torch.from_numpy(batch)).numpy().astype(np.float32))
 
     def encode_raw(
         self, images: Sequence[np.ndarray], gsd_m: Sequence[float | None] | None = None

@@ -8,6 +8,8 @@ over the patches (each patch normalised to sum 1), i.e. a coarse "share of the i
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 DEFAULT_GRID = 3
@@ -28,7 +30,7 @@ def grid_patches(image: np.ndarray, grid: int = DEFAULT_GRID) -> list[np.ndarray
 def normalise(p: np.ndarray) -> np.ndarray:
     """Rows scaled to sum 1 (all-zero rows stay zero)."""
     p = np.asarray(p, np.float32)
-    return (p / np.maximum(p.sum(axis=-1, keepdims=True), 1e-12)).astype(np.float32)
+    return cast(np.ndarray, (p / np.maximum(p.sum(axis=-1, keepdims=True), 1e-12)).astype(np.float32))
 
 
 def image_distributions(patch_probs: np.ndarray, grid: int = DEFAULT_GRID) -> np.ndarray:

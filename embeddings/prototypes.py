@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import faiss
 import numpy as np
 
@@ -21,7 +23,7 @@ def kmeans_prototypes(vectors: np.ndarray, k: int = 10, seed: int = 0, niter: in
         raise ValidationError(f"k must be >= 1, got {k}")
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     if len(x) <= k:
-        return x.copy()
+        return cast(np.ndarray, x.copy())
     prev = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:
@@ -31,4 +33,4 @@ def kmeans_prototypes(vectors: np.ndarray, k: int = 10, seed: int = 0, niter: in
     finally:
         faiss.omp_set_num_threads(prev)
     c = np.asarray(km.centroids, dtype=np.float32)
-    return c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12)
+    return cast(np.ndarray, c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12))

@@ -111,7 +111,8 @@ class SegDecoder(nn.Module):
         x = self.lateral[-1](taps[-1])
         for lat, t in zip(reversed(self.lateral[:-1]), reversed(taps[:-1]), strict=True):
             x = F.interpolate(x, size=t.shape[-2:], mode="bilinear", align_corners=False) + lat(t)
-        return self.classify(self.fuse(x))
+        out: torch.Tensor = self.classify(self.fuse(x))
+        return out
 
 
 class SegNet(nn.Module):
@@ -243,7 +244,8 @@ class Segmenter:
 
     def masks(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """(N, side, side) uint8 fine-class argmax."""
-        return self.probabilities(images).argmax(1).astype(np.uint8)
+        out: np.ndarray = self.probabilities(images).argmax(1).astype(np.uint8)
+        return out
 
 
 def mask_png(mask: np.ndarray) -> bytes:
@@ -262,4 +264,5 @@ def mask_png(mask: np.ndarray) -> bytes:
 def fractions(mask: np.ndarray) -> np.ndarray:
     """Share of each fine class in a (side, side) argmax mask: (15,) float, sums to 1."""
     counts = np.bincount(mask.ravel(), minlength=N_FINE)[:N_FINE].astype(np.float64)
-    return (counts / max(counts.sum(), 1.0)).astype(np.float32)
+    out: np.ndarray = (counts / max(float(counts.sum()), 1.0)).astype(np.float32)
+    return out

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from rskg import atomic
+from rskg import artifacts, atomic
 from rskg.atomic import atomic_path
 from rskg.errors import ConfigError, NotFoundError
 from rskg.settings import Settings
@@ -86,7 +86,7 @@ class TextEncoder:
     def __init__(self, settings: Settings, batch_size: int = 64) -> None:
         self.settings = settings
         self.batch_size = batch_size
-        self.cache = VectorCache(settings.cache_dir / "text_vectors" / f"{MODEL_NAME}.sqlite", DIM)
+        self.cache = VectorCache(artifacts.text_vector_cache(settings, MODEL_NAME), DIM)
         self._model: Any = None
         self.n_encoded = 0          # texts that actually went through the model (cache misses)
 

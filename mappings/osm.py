@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, cast
 
-from rskg import atomic
+from rskg import artifacts, atomic
 from rskg.errors import DataError
 from rskg.settings import Settings
 
@@ -173,7 +173,7 @@ def load_osm_vocab(settings: Settings) -> OsmVocab:
     for p in (osn, tags):
         if not p.is_file():
             raise DataError(f"OSM vocabulary file missing: {p}", "Set RSKG_DATA_DIR to the shared data folder.")
-    cache = settings.cache_dir / "osm_vocab" / f"{_file_hash([osn, tags])}.json"
+    cache = artifacts.osm_vocab_cache(settings, _file_hash([osn, tags]))
     if cache.is_file():
         raw = json.loads(cache.read_text())
         return OsmVocab(neighbours={k: set(v) for k, v in raw["neighbours"].items()},

@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from rskg import atomic
+from rskg import artifacts, atomic
 from rskg.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ USER_AGENT = "rskg/0.1 (remote-sensing label mapping; https://github.com/)"
 
 class WikiSummaries:
     def __init__(self, settings: Settings, online: bool | None = None, max_chars: int = 300) -> None:
-        self.dir = settings.cache_dir / "wikipedia"
+        self.dir = artifacts.wikipedia_cache_dir(settings)
         self.online = settings.wiki_online if online is None else online
         self.timeout = settings.wiki_timeout_s
         self.max_chars = max_chars

@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ontology import namespaces as ns
 from ontology.curation import CuratedConcept, Curation, load_curation
@@ -146,7 +147,7 @@ def _match_osm(concepts: dict[str, BuiltConcept], cur: Curation, vocab: Vocab) -
         for tag, exact in cc.osm:
             c.osm[tag] = exact
     curated_exact = {t: c.id for c in concepts.values() for t, e in c.osm.items() if e}
-    by_key: dict[str, list] = defaultdict(list)
+    by_key: dict[str, list[Any]] = defaultdict(list)
     for p in vocab.osm:
         for k in {label_key(p.name), *(label_key(a) for a in p.aliases)}:
             by_key[k].append(p)

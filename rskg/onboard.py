@@ -2,7 +2,7 @@
 
 ``rskg ingest`` calls :func:`onboard_label_sets` after the samples are in. For every label set the reader
 wrote (class folders, a multi-label vocabulary) the labels that answer no concept yet (no MAPS_TO or COVERS
-edge in Neo4j, no current mapping decision in PostgreSQL) are mapped by :func:`rskg.labelmap.map_vocabulary`:
+edge in Neo4j, no current mapping decision in PostgreSQL) are mapped by :func:`rskg.label_mapping.map_vocabulary`:
 
 * ``auto`` decisions set a usable MAPS_TO edge at once, so direct retrieval by concept finds the samples
   (the retrieval lexicon is re-read within ``LEXICON_TTL_S``; this process's cache is invalidated here);
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kg import mappings_graph as G
-from mappings import store
+from mappings import decision_table as store
 from mappings.decisions import MappingDecision
 from rskg.adjacency import AdjacencyReport
 from rskg.services import Services
@@ -83,9 +83,7 @@ def onboard_label_sets(svc: Services, label_sets: Mapping[str, Sequence[str]], a
         from rskg.adjacency import refresh_adjacency
 
         rep.adjacency = refresh_adjacency(svc, load_label_system(svc.settings.ontology_dir), dataset)
-        from rskg.retrieval.store import cache
-
-        cache(svc).invalidate("label_graph")
+        svc.invalidate_caches()
     if dataset is not None and (rep.mapped or samples_changed):
         rep.prototypes = _refresh_prototypes(svc)
     return rep
@@ -93,12 +91,12 @@ def onboard_label_sets(svc: Services, label_sets: Mapping[str, Sequence[str]], a
 
 def _refresh_prototypes(svc: Services) -> BuildReport | None:
     """Prototypes of the concepts whose members changed, when this home has a prototype store."""
+    from rskg.retrieval.caches import image_index
     from rskg.retrieval.prototypes import build_prototypes, prototype_path
-    from rskg.retrieval.store import cache, image_index
 
     if not prototype_path(svc.settings).exists() or image_index(svc, required=False) is None:
         return None
-    cache(svc).invalidate("label_graph")
+    svc.invalidate_caches()
     return build_prototypes(svc, svc.settings, only_changed=True)
 
 
@@ -115,7 +113,7 @@ def _has_multi_label_samples(svc: Services, dataset: str) -> bool:
 
 def _map_label_sets(svc: Services, label_sets: Mapping[str, Sequence[str]], author: str) -> OnboardReport:
     from ontology.store import load_label_system
-    from rskg.labelmap import MappingContext, map_vocabulary
+    from rskg.label_mapping import MappingContext, map_vocabulary
 
     rep = OnboardReport()
     system = load_label_system(svc.settings.ontology_dir)
@@ -143,9 +141,7 @@ def _map_label_sets(svc: Services, label_sets: Mapping[str, Sequence[str]], auth
     finally:
         if ctx.encoder is not None:
             ctx.encoder.close()
-    from rskg.retrieval.store import cache
-
-    cache(svc).invalidate("lexicon")
+    svc.invalidate_caches()
     return rep
 
 

@@ -15,7 +15,7 @@ Accepting a proposal (``rskg map accept ID`` on a decision with status ``propose
 4. SIMILAR_TO edges between the new concept and the others (the rest of the graph is left as it is);
 5. this process's retrieval caches dropped (a running API re-reads them within ``LEXICON_TTL_S``).
 
-Rejecting a proposal is an ordinary rejection (``rskg.labelmap.review``): a human decision, never re-decided
+Rejecting a proposal is an ordinary rejection (``rskg.label_mapping.review``): a human decision, never re-decided
 by an automatic run, exported to SSSOM as a negative mapping (``predicate_modifier: Not``).
 """
 
@@ -36,7 +36,7 @@ from ontology.normalize import display_label, label_key, slug
 from ontology.sources import read_legends
 from ontology.store import load_label_system
 from rskg.errors import ValidationError
-from rskg.labelmap import MappingContext, apply
+from rskg.label_mapping import MappingContext, apply
 
 
 @dataclass
@@ -88,9 +88,7 @@ def accept_proposal(ctx: MappingContext, d: MappingDecision, author: str, concep
                           author=author)
     stored = apply(ctx, [new])
     n_similar = _similar_for(ctx, cid)
-    from rskg.retrieval.store import cache
-
-    cache(ctx.services).invalidate()
+    ctx.services.invalidate_caches()
     return NewConcept(system.concepts[cid], stored[0] if stored else new, n_similar)
 
 

@@ -39,7 +39,7 @@ def run_sync(svc: Services, derived: bool = True) -> SyncOutcome:
     report = sync_label_system(svc.driver, system, sample_counts(svc))
     n_similar = n_adjacent = None
     if derived:
-        from rskg.labelmap import MappingContext, adjacency_edges, similar_edges
+        from rskg.label_mapping import MappingContext, adjacency_edges, similar_edges
 
         ctx = MappingContext.open(svc, system)
         n_similar = len(similar_edges(ctx))

@@ -42,7 +42,7 @@ _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 async def _feedback(info: Info, composite_id: str, sample_id: str, concept_id: str | None, decision: str,
                     author: str) -> FeedbackSuccess | Error:
-    from rskg.datasets.feedback import record
+    from rskg.composites.feedback import record
 
     try:
         d = await info.context.db.call(record, info.context.services, composite_id, sample_id, concept_id,
@@ -62,7 +62,7 @@ class CompositeMutations:
     @_mutation("Build a composite dataset: one retrieval per label (in parallel), stored with its parameters.")
     async def build_composite(self, info: Info, name: str, labels: list[str], author: str,
                               options: CompositeOptions | None = None) -> CompositeResult:
-        from rskg.datasets.composite import build_composite
+        from rskg.composites.composite import build_composite
 
         ctx = info.context
         try:
@@ -87,8 +87,8 @@ class CompositeMutations:
                "(<RSKG_HOME>/exports/<name>-<id>-<format>); rejected items are left out.")
     async def export_composite(self, info: Info, composite_id: strawberry.ID, format: str = "imagefolder",
                                include_pending: bool = True) -> ExportResult:
-        from rskg.datasets.composite import get_composite
-        from rskg.datasets.export import export
+        from rskg.composites.composite import get_composite
+        from rskg.composites.export import export
 
         ctx = info.context
         try:

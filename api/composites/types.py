@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -12,7 +13,8 @@ from api.catalog.loaders import sample_by_id
 from api.catalog.types import Sample
 from api.context import Info
 from api.errors import Error
-from api.pagination import Edge, PageInfo
+from api.pagination import Edge, PageInfo, check_first, decode_cursor, encode_cursor
+from rskg.errors import ValidationError
 
 
 @strawberry.type
@@ -98,8 +100,6 @@ class Composite:
     @strawberry.field(description="Items (optionally one kind / decision), ordered by concept, kind, score.")
     async def items(self, info: Info, kind: str | None = None, decision: str | None = None, first: int = 200,
                     after: str | None = None) -> CompositeItemConnection:
-        from api.composites.queries import item_page
-
         return await item_page(info, str(self.id), kind, decision, first, after)
 
 
@@ -131,3 +131,26 @@ class ExportSuccess:
 CompositeResult = Annotated[CompositeSuccess | Error, strawberry.union("CompositeResult")]
 FeedbackResult = Annotated[FeedbackSuccess | Error, strawberry.union("FeedbackResult")]
 ExportResult = Annotated[ExportSuccess | Error, strawberry.union("ExportResult")]
+
+
+async def item_page(info: Info, composite_id: str, kind: str | None, decision: str | None, first: int,
+                    after: str | None) -> CompositeItemConnection:
+    """One page of items, filtered and keyset-paged in PostgreSQL (cursor = the last item's sort key)."""
+    from rskg.composites.items import items_page
+
+    first = check_first(first)
+    key = None
+    raw = decode_cursor(after)
+    if raw is not None:
+        try:
+            c, k, sc, sid = json.loads(raw)
+            key = (str(c), str(k), float(sc), str(sid))
+        except (ValueError, TypeError) as exc:
+            raise ValidationError("invalid cursor for composite items", "Use pageInfo.endCursor.") from exc
+    info.context.db.counter.postgres += 2
+    page = await info.context.db.call(items_page, info.context.services, composite_id, first, key, kind, decision)
+    edges = [Edge(node=CompositeItem.of(it), cursor=encode_cursor(json.dumps(list(k))))
+             for it, k in zip(page.items, page.keys, strict=True)]
+    return CompositeItemConnection(edges=edges, total_count=page.total, page_info=PageInfo(
+        has_next_page=page.has_next, has_previous_page=key is not None,
+        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))

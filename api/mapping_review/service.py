@@ -6,11 +6,14 @@ import threading
 from typing import Any
 
 from ontology.store import version_of
-from rskg.labelmap import MappingContext
-from rskg.services import Services
+from rskg.label_mapping import MappingContext
+from rskg.services import KeyedCache, Services
 
 _LOCK = threading.Lock()
-_KEY = "api.mapping_context"
+
+
+class ReviewContextCache(KeyedCache[MappingContext]):
+    """The review's MappingContext of the current ontology version (no text encoder)."""
 
 
 def mapping_context(services: Services) -> MappingContext:
@@ -18,20 +21,17 @@ def mapping_context(services: Services) -> MappingContext:
     rebuilt when the ontology files change (their content hash)."""
     version = version_of(services.settings.ontology_dir)
     with _LOCK:
-        cached: tuple[str, MappingContext] | None = services.extras.get(_KEY)
-        if cached is None or cached[0] != version:
-            cached = (version, MappingContext.open(services, with_encoder=False))
-            services.extras[_KEY] = cached
-        return cached[1]
+        return services.cache(ReviewContextCache).get(version, lambda: MappingContext.open(services,
+                                                                                            with_encoder=False))
 
 
 def pending(services: Services, dataset: str | None, include_all: bool) -> list[dict[str, Any]]:
-    from rskg.labelmap import pending as _pending
+    from rskg.label_mapping import pending as _pending
 
     return _pending(mapping_context(services), dataset, include_all)
 
 
 def review(services: Services, decision_id: int, action: str, author: str, concept: str | None) -> Any:
-    from rskg.labelmap import review as _review
+    from rskg.label_mapping import review as _review
 
     return _review(mapping_context(services), decision_id, action, author, concept)

@@ -19,7 +19,7 @@ app = typer.Typer(help="Label mapping: source labels -> concepts (Algorithm 1), 
 def _ctx(with_encoder: bool = True) -> Iterator[object]:
     from kg.schema import apply_schema
     from rskg.catalog.migrate import migrate
-    from rskg.labelmap import MappingContext
+    from rskg.label_mapping import MappingContext
     from rskg.services import Services
 
     with Services(load_settings()) as svc:
@@ -46,7 +46,7 @@ def add(vocab_file: Path = typer.Argument(..., help=".yaml/.yml list, .csv (labe
         dataset: str = typer.Option(..., "--dataset", "-d", help="dataset id the labels belong to"),
         author: str = typer.Option("rskg", help="recorded as the author of the automatic decisions")) -> None:
     """Map every label of a new dataset vocabulary onto the label system (Algorithm 1)."""
-    from rskg.labelmap import map_file
+    from rskg.label_mapping import map_file
 
     with _ctx() as ctx:
         decisions, stored = map_file(ctx, vocab_file, dataset, author)  # type: ignore[arg-type]
@@ -60,7 +60,7 @@ def add(vocab_file: Path = typer.Argument(..., help=".yaml/.yml list, .csv (labe
 def review_cmd(dataset: str | None = typer.Option(None, "--dataset", "-d"),
                all_: bool = typer.Option(False, "--all", help="every current decision, not only open ones")) -> None:
     """List open mappings (pending review / new concept proposed) with their evidence."""
-    from rskg.labelmap import pending
+    from rskg.label_mapping import pending
 
     with _ctx(with_encoder=False) as ctx:
         items = pending(ctx, dataset, all_)  # type: ignore[arg-type]
@@ -80,7 +80,7 @@ def review_cmd(dataset: str | None = typer.Option(None, "--dataset", "-d"),
 
 
 def _act(action: str, decision_id: int, author: str, concept: str | None, **new: str | None) -> None:
-    from rskg.labelmap import review
+    from rskg.label_mapping import review
 
     with _ctx(with_encoder=False) as ctx:
         known = set(ctx.system.concepts)  # type: ignore[attr-defined]
@@ -121,7 +121,7 @@ def remap(decision_id: int, concept: str = typer.Option(..., "--concept"),
 @app.command("export")
 def export(file: Path, dataset: str | None = typer.Option(None, "--dataset", "-d")) -> None:
     """Write the current mappings as SSSOM TSV."""
-    from rskg.labelmap import export_sssom
+    from rskg.label_mapping import export_sssom
 
     with _ctx(with_encoder=False) as ctx:
         n = export_sssom(ctx, file, dataset)  # type: ignore[arg-type]
@@ -131,7 +131,7 @@ def export(file: Path, dataset: str | None = typer.Option(None, "--dataset", "-d
 @app.command("import")
 def import_(file: Path, author: str = typer.Option("sssom-import", "--author")) -> None:
     """Read SSSOM TSV mappings (validated as a whole; nothing changes on an error)."""
-    from rskg.labelmap import import_sssom
+    from rskg.label_mapping import import_sssom
 
     with _ctx(with_encoder=False) as ctx:
         stored = import_sssom(ctx, file, author)  # type: ignore[arg-type]
@@ -141,7 +141,7 @@ def import_(file: Path, author: str = typer.Option("sssom-import", "--author")) 
 @app.command("similar")
 def similar(dry_run: bool = typer.Option(False, "--dry-run")) -> None:
     """Compute SIMILAR_TO (a*text + b*struct >= sim_threshold) between concepts and write them."""
-    from rskg.labelmap import similar_edges
+    from rskg.label_mapping import similar_edges
 
     with _ctx() as ctx:
         rows = similar_edges(ctx, write=not dry_run)  # type: ignore[arg-type]
@@ -153,7 +153,7 @@ def similar(dry_run: bool = typer.Option(False, "--dry-run")) -> None:
 @app.command("adjacency")
 def adjacency(dry_run: bool = typer.Option(False, "--dry-run")) -> None:
     """Compute ADJACENT_TO (label co-occurrence in UCMerced and Sentinel-2 samples) and write them."""
-    from rskg.labelmap import adjacency_edges
+    from rskg.label_mapping import adjacency_edges
 
     with _ctx(with_encoder=False) as ctx:
         rows = adjacency_edges(ctx, write=not dry_run)  # type: ignore[arg-type]

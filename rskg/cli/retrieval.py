@@ -188,7 +188,7 @@ def dataset_build(
     author: str = typer.Option("rskg", help="recorded as created_by"),
 ) -> None:
     """Build a composite dataset: one retrieval per label in parallel, stored in PostgreSQL."""
-    from rskg.datasets.composite import build_composite
+    from rskg.composites.composite import build_composite
 
     tmpl = _request([], bbox, date_from, date_to, datasets, threshold, k, limit, hir, None, max_distance,
                     hir_grid=hir_grid, hir_lambda=hir_lambda)
@@ -199,7 +199,7 @@ def dataset_build(
 
 
 def _show(comp: object) -> None:
-    from rskg.datasets.composite import CompositeSummary
+    from rskg.composites.composite import CompositeSummary
 
     assert isinstance(comp, CompositeSummary)
     typer.echo(f"composite dataset {comp.id} '{comp.name}' (ontology {comp.ontology_version[:12]}, "
@@ -213,7 +213,7 @@ def _show(comp: object) -> None:
 @dataset_app.command("list")
 def dataset_list() -> None:
     """The composite datasets, newest first."""
-    from rskg.datasets.composite import list_composites
+    from rskg.composites.composite import list_composites
 
     with Services(load_settings()) as svc:
         for cid, name, at, n in list_composites(svc):
@@ -223,14 +223,14 @@ def dataset_list() -> None:
 @dataset_app.command("show")
 def dataset_show(composite_id: str) -> None:
     """Counts per concept and kind of one composite dataset."""
-    from rskg.datasets.composite import get_composite
+    from rskg.composites.composite import get_composite
 
     with Services(load_settings()) as svc:
         _show(get_composite(svc, composite_id))
 
 
 def _decide(composite_id: str, sample: str, concept: str | None, decision: str, author: str) -> None:
-    from rskg.datasets.feedback import record
+    from rskg.composites.feedback import record
 
     with Services(load_settings()) as svc:
         d = record(svc, composite_id, sample, concept, decision, author)
@@ -260,7 +260,7 @@ def dataset_export(composite_id: str,
                    accepted_only: bool = typer.Option(False, help="leave out supplementary items not accepted"),
                    ) -> None:
     """Write the dataset (rejected items left out) as an ImageFolder tree, a STAC ItemCollection or CSV."""
-    from rskg.datasets.export import export
+    from rskg.composites.export import export
 
     with Services(load_settings()) as svc:
         rep = export(svc, composite_id, fmt, out, include_pending=not accepted_only)

@@ -10,7 +10,7 @@ best prototype similarity (``prototypes``, the fallback ``rskg.retrieval.hir`` u
 
 Residential experiment (Table V): queries = the test images of dense/medium/sparse residential, relevance =
 the same *sub*-class. Paper 002 trains its networks with the three merged into 'residential'; the pretrained
-features never saw UCMerced, and ``rskg.evaluation.ucm.train_protocol_head`` trains a head under that protocol. The
+features never saw UCMerced, and ``rskg.corpora.ucm.train_protocol_head`` trains a head under that protocol. The
 product head is trained on all 21 scene classes, so its Table V rows are marked as not following the protocol.
 Weighted HIR multiplies the 'buildings' class by 4 as the paper does.
 """
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rskg.corpora.ucm import RESIDENTIAL, UCM, FeatureSet
 from rskg.evaluation import metrics as M
-from rskg.evaluation.protos import kmeans_prototypes
-from rskg.evaluation.ucm import RESIDENTIAL, UCM, FeatureSet
+from rskg.evaluation.prototype_scoring import kmeans_prototypes
 from rskg.retrieval.hir import wmd
 
 K_SHORTLIST = 75

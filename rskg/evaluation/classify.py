@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rskg.corpora.ucm import UCM
 from rskg.evaluation import metrics as M
-from rskg.evaluation.protos import kmeans_prototypes
-from rskg.evaluation.ucm import UCM
+from rskg.evaluation.prototype_scoring import kmeans_prototypes
 
 RETRIEVAL_KS = (10, 50, 100)
 MAP_DEPTH = 100

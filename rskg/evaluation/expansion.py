@@ -31,7 +31,7 @@ from mappings.cooccurrence import Cooccurrence, Sample, s2_samples
 from ontology.model import LabelSystem
 from rskg.evaluation import metrics as M
 from rskg.evaluation.concepts import carriers, label_concepts, match_label
-from rskg.evaluation.protos import kmeans_prototypes, knn_retrieved
+from rskg.evaluation.prototype_scoring import kmeans_prototypes, knn_retrieved
 
 MAX_RELATED = 30          # as RetrievalRequest.max_related
 K_PER_PROTOTYPE = 20

@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from rskg.corpora.features import encoder, raw_features
+from rskg.corpora.images import from_catalog, from_folder
+from rskg.corpora.ucm import UCM, load_ucm, variants
 from rskg.errors import ValidationError
 from rskg.evaluation import cbir, classify, crossdataset, report, supplementary
-from rskg.evaluation.data import from_catalog, from_folder
-from rskg.evaluation.features import encoder, raw_features
 from rskg.evaluation.truth import read_truth
-from rskg.evaluation.ucm import UCM, load_ucm, variants
 from rskg.settings import Settings
 
 log = logging.getLogger(__name__)

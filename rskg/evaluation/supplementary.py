@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ontology.model import LabelSystem
+from rskg.corpora.images import EvalImages
 from rskg.evaluation import metrics as M
 from rskg.evaluation.concepts import LabelMatch, carriers, label_concepts, match_label
-from rskg.evaluation.data import EvalImages
-from rskg.evaluation.protos import kmeans_prototypes, knn_retrieved
+from rskg.evaluation.prototype_scoring import kmeans_prototypes, knn_retrieved
 from rskg.evaluation.truth import Truth
 
 PRECISION_KS = (10, 20)

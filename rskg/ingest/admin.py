@@ -28,5 +28,5 @@ def drop_dataset(services: Services, dataset_id: str, label_sets: list[str] | No
             if len(keep) != sum(1 for i in idx.ids if i):
                 import numpy as np
 
-                vecs = np.vstack([idx.index.reconstruct(p) for p in keep]) if keep else np.zeros((0, idx.dim))
+                vecs = idx.reconstruct(np.asarray(keep, np.int64), normalise=False)
                 VectorIndex.build([idx.ids[p] for p in keep], vecs, idx.params, idx.version).save(path)

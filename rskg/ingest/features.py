@@ -16,9 +16,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from rskg.artifacts import image_index_lock_path, image_index_path
 from rskg.settings import Settings
-
-IMAGE_INDEX_FILE = "image.npz"
 
 
 @runtime_checkable
@@ -66,15 +65,11 @@ def default_extractor(settings: Settings, backend: str = "onnx") -> FeatureExtra
     return ImageEncoder(settings, backend=backend)  # type: ignore[arg-type]
 
 
-def image_index_path(settings: Settings) -> Path:
-    return settings.index_dir / IMAGE_INDEX_FILE
-
-
 @contextmanager
 def index_lock(settings: Settings) -> Iterator[None]:
     """Serialise load-modify-save of the shared index file between processes."""
     settings.index_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.index_dir / (IMAGE_INDEX_FILE + ".lock"), "w") as fh:
+    with open(image_index_lock_path(settings), "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

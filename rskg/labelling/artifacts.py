@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from rskg import artifacts
 from rskg.errors import NotFoundError, ValidationError
 from rskg.labelling.model import PipelineModel
 from rskg.settings import Settings
@@ -30,11 +31,11 @@ _SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
 def labelling_dir(settings: Settings, dataset: str) -> Path:
     if not _SAFE.match(dataset or ""):
         raise ValidationError(f"bad dataset id {dataset!r}", "Use letters, digits, '_', '-' or '.' only.")
-    return settings.home / "labelling" / dataset
+    return artifacts.labelling_dir(settings, dataset)
 
 
 def prepared(settings: Settings) -> list[str]:
-    root = settings.home / "labelling"
+    root = artifacts.labelling_root(settings)
     return sorted(p.name for p in root.iterdir() if (p / "chips.json").exists()) if root.is_dir() else []
 
 

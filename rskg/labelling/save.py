@@ -7,7 +7,7 @@ One save = one label on one selection (whole chips and/or segments of chips):
 3. PostgreSQL in one transaction: ``datasets`` row, ``labelling_labels`` rows, ``sample_labels`` rows
    (label_set = the new dataset: its sample membership);
 4. Neo4j: Dataset -HAS_LABEL-> SourceLabel, Sample -LABELED-> SourceLabel;
-5. the decision stored (``mapping_decisions``) and its MAPS_TO edge set (rskg.labelmap.apply).
+5. the decision stored (``mapping_decisions``) and its MAPS_TO edge set (rskg.label_mapping.apply).
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def decide(ctx: Any, req: LabelRequest) -> MappingDecision:
         return MappingDecision(dataset=req.dataset_id, label=req.label, concept_id=req.concept_id,
                                status=D.ACCEPTED, score=None, justification=D.MANUAL, predicate="skos:exactMatch",
                                author=req.author)
-    from mappings import store
+    from mappings import decision_table as store
 
     with ctx.services.connection() as conn:
         existing = store.current_map(conn, req.dataset_id)
@@ -144,8 +144,8 @@ def _rows(req: LabelRequest) -> Iterable[tuple[str, str, list[int]]]:
 
 
 def save(services: Services, ctx: Any, prep: Prepared, req: LabelRequest) -> SaveResult:
-    """Store one label on a selection (see the module docstring); ``ctx`` is a rskg.labelmap.MappingContext."""
-    from rskg.labelmap import apply
+    """Store one label on a selection (see the module docstring); ``ctx`` is a rskg.label_mapping.MappingContext."""
+    from rskg.label_mapping import apply
 
     req = validate(req, prep)
     decision = decide(ctx, req)
@@ -175,7 +175,7 @@ def save(services: Services, ctx: Any, prep: Prepared, req: LabelRequest) -> Sav
     stored = apply(ctx, [decision])
     final = stored[0] if stored else decision
     if final.id is None:
-        from mappings import store
+        from mappings import decision_table as store
 
         with services.connection() as conn:
             final = store.current_map(conn, req.dataset_id).get(req.label, final)

@@ -37,11 +37,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embeddings.faiss_index import VectorIndex
-from rskg.retrieval.knn import reconstruct
 from rskg.retrieval.model import SampleHit
 from rskg.retrieval.prototypes import PrototypeStore
-from rskg.retrieval.store import cache, positions
-from rskg.services import Services
+from rskg.services import KeyedCache, Services
 
 if TYPE_CHECKING:
     from embeddings.head_model import ProjectionHead
@@ -102,13 +100,18 @@ class Distributions:
         return w
 
 
+class HeadCache(KeyedCache["ProjectionHead"]):
+    """The projection head file, keyed by (path, mtime)."""
+
+
 def _usable_head(services: Services, index: VectorIndex) -> ProjectionHead | None:
-    from embeddings.head_model import file_digest, head_path, load_head
+    from embeddings.head_model import file_digest, load_head
+    from rskg.artifacts import head_path
 
     hp = head_path(services.settings.home)
     if not hp.exists() or not index.version.endswith(f"head{file_digest(hp)}"):
         return None
-    return cache(services).get("hir_head", (str(hp), hp.stat().st_mtime_ns), lambda: load_head(hp))
+    return services.cache(HeadCache).get((str(hp), hp.stat().st_mtime_ns), lambda: load_head(hp))
 
 
 def wmd(x: np.ndarray, ys: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -118,6 +121,14 @@ def wmd(x: np.ndarray, ys: np.ndarray, w: np.ndarray) -> np.ndarray:
 @dataclass
 class _PatchCache:
     dists: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class PatchEncoderCache(KeyedCache[list[Any]]):
+    """[the image encoder whose version matches the index, or None], per index version."""
+
+
+class PatchDistCache(KeyedCache[_PatchCache]):
+    """Patch distributions per (index version, distribution source, classes, store version, grid)."""
 
 
 def _index_encoder(services: Services, index: VectorIndex) -> Any:
@@ -134,7 +145,7 @@ def _index_encoder(services: Services, index: VectorIndex) -> Any:
                 return enc
         return None
 
-    return cache(services).get("hir_encoder", index.version, lambda: [load()])[0]
+    return services.cache(PatchEncoderCache).get(index.version, lambda: [load()])[0]
 
 
 class PatchDistributions:
@@ -145,7 +156,7 @@ class PatchDistributions:
         self.services, self.dist, self.grid = services, dist, grid
         self.enc = _index_encoder(services, index)
         key = (index.version, dist.source, tuple(dist.classes), store_version, grid)
-        self._cache: _PatchCache = cache(services).get("hir_patch_dists", key, _PatchCache)
+        self._cache: _PatchCache = services.cache(PatchDistCache).get(key, _PatchCache)
 
     @property
     def usable(self) -> bool:
@@ -200,7 +211,7 @@ def rerank(services: Services, index: VectorIndex, store: PrototypeStore, hits: 
     dist = Distributions(services, index, store)
     patches = PatchDistributions(services, index, dist, grid, store.version) if grid > 1 else None
     use_patches = patches is not None and patches.usable
-    pos = positions(index)
+    pos = index.positions
     out: list[SampleHit] = []
     for root in dict.fromkeys(h.concept_id for h in hits):
         group = [h for h in hits if h.concept_id == root]
@@ -221,7 +232,7 @@ def rerank(services: Services, index: VectorIndex, store: PrototypeStore, hits: 
         if ref is not None and not hit_d:
             known_ids = [h.sample_id for h in head if h.sample_id in pos]
             if known_ids:
-                feats = reconstruct(index, np.asarray([pos[s] for s in known_ids], np.int64))
+                feats = index.reconstruct(np.asarray([pos[s] for s in known_ids], np.int64))
                 hit_d = dict(zip(known_ids, dist(feats), strict=True))
         if x is None or not hit_d:
             out.extend(group)

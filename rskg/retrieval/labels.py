@@ -20,9 +20,9 @@ from typing import Any
 from kg.label_graph import FETCH_CONCEPT_NAMES, FETCH_LABEL_GRAPH, Related, build_adjacency, dijkstra
 from kg.retrieval_queries import CONCEPT_LEXICON, SOURCE_LABEL_LEXICON
 from ontology.normalize import label_key
+from rskg.retrieval.caches import LEXICON_TTL_S
 from rskg.retrieval.model import ConceptMatch
-from rskg.retrieval.store import LEXICON_TTL_S, cache
-from rskg.services import Services
+from rskg.services import KeyedCache, KeyedCaches, Services
 
 MAX_LABEL_CHARS = 200
 
@@ -63,8 +63,20 @@ def load_lexicon(services: Services) -> Lexicon:
     return lex
 
 
+class LexiconCache(KeyedCache[Lexicon]):
+    """The label lexicon from Neo4j, refreshed in the background after LEXICON_TTL_S."""
+
+
+class LabelGraphCache(KeyedCache[tuple[list[dict[str, object]], dict[str, str]]]):
+    """(label graph edges, concept names) from Neo4j, refreshed in the background after LEXICON_TTL_S."""
+
+
+class DerivedGraphCaches(KeyedCaches[Any]):
+    """Structures derived from the label graph snapshot (adjacency, children), one entry per (name, params)."""
+
+
 def lexicon(services: Services) -> Lexicon:
-    return cache(services).get("lexicon", "v", lambda: load_lexicon(services), ttl=LEXICON_TTL_S)
+    return services.cache(LexiconCache).get("v", lambda: load_lexicon(services), ttl=LEXICON_TTL_S)
 
 
 def resolve(lex: Lexicon, labels: list[str]) -> tuple[list[ConceptMatch], list[str]]:
@@ -111,14 +123,14 @@ def _load_graph(services: Services) -> tuple[list[dict[str, object]], dict[str, 
 
 
 def label_graph(services: Services) -> tuple[list[dict[str, object]], dict[str, str]]:
-    return cache(services).get("label_graph", "v", lambda: _load_graph(services), ttl=LEXICON_TTL_S)
+    return services.cache(LabelGraphCache).get("v", lambda: _load_graph(services), ttl=LEXICON_TTL_S)
 
 
 def _derived(services: Services, name: str, params: tuple[object, ...], make: Any) -> Any:
     """A structure derived from the cached label graph (adjacency, children), rebuilt when the graph
     snapshot (or the parameters) change."""
     graph = label_graph(services)
-    return cache(services).get(f"{name}{params}", graph, lambda: make(graph[0]))
+    return services.cache(DerivedGraphCaches).entry(f"{name}{params}").get(graph, lambda: make(graph[0]))
 
 
 def expand(services: Services, concept_ids: list[str], alpha: float, beta: float, tau: float,

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from embeddings.faiss_index import VectorIndex
-from rskg.retrieval.knn import EXACT_LIMIT, flat_matrix, knn_arrays, single_threaded, transform
+from embeddings.faiss_index import VectorIndex, l2n
+from rskg.retrieval.knn import EXACT_LIMIT, knn_arrays, single_threaded
 from rskg.retrieval.prototypes import PrototypeStore
-from rskg.retrieval.store import cache, l2n
-from rskg.services import Services
+from rskg.services import KeyedCache, Services
 
 DEPTH = 256
 
@@ -41,13 +40,17 @@ class Neighbours:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
+class NeighboursCache(KeyedCache[Neighbours]):
+    """The neighbour lists of the current (prototype store, image index) pair."""
+
+
 def index_key(index: VectorIndex) -> tuple[object, ...]:
-    return (id(index), id(index.index), len(index.ids), int(index.index.ntotal), index.version)
+    return (id(index), index.generation, len(index.ids), len(index), index.version)
 
 
 def neighbours(services: Services, index: VectorIndex, store: PrototypeStore) -> Neighbours:
     key = (store.version, *index_key(index))
-    return cache(services).get("prototype_neighbours", key, Neighbours)
+    return services.cache(NeighboursCache).get(key, Neighbours)
 
 
 def transformed(nb: Neighbours, index: VectorIndex, store: PrototypeStore) -> np.ndarray | None:
@@ -57,7 +60,7 @@ def transformed(nb: Neighbours, index: VectorIndex, store: PrototypeStore) -> np
     if nb.transformed is None:
         with nb.lock:
             if nb.transformed is None:
-                nb.transformed = transform(index, store.vectors)
+                nb.transformed = index.transform(store.vectors)
     return nb.transformed
 
 
@@ -95,7 +98,7 @@ def exact_rows(nb: Neighbours, index: VectorIndex, store: PrototypeStore, rows: 
             missing = np.asarray(sorted(want - nb.full.keys()), np.int64)
             if len(missing):
                 with single_threaded():
-                    sims = l2n(store.vectors[missing]) @ flat_matrix(index).T
+                    sims = l2n(store.vectors[missing]) @ index.matrix().T
                 for j, r in enumerate(missing.tolist()):
                     nb.full[r] = sims[j]
     return np.stack([nb.full[int(r)] for r in rows])

@@ -6,22 +6,24 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from rskg.errors import ValidationError
+from embeddings.faiss_index import l2n
+from rskg.errors import ConfigError, ValidationError
 from rskg.retrieval import filters
+from rskg.retrieval.caches import image_index
 from rskg.retrieval.direct import direct_matches
 from rskg.retrieval.features import sample_feature
 from rskg.retrieval.hir import MAX_GRID, REFERENCE_SAMPLES, Reference, rerank
-from rskg.retrieval.knn import reconstruct
 from rskg.retrieval.labels import expand, lexicon, resolve, subclass_closure
 from rskg.retrieval.model import RelatedConcept, RetrievalRequest, RetrievalResult, SampleHit
 from rskg.retrieval.neighbours import neighbours
 from rskg.retrieval.prototypes import prototype_store
-from rskg.retrieval.store import image_index, l2n, positions
 from rskg.retrieval.supplementary import Query, prototype_queries, search, to_hits
-from rskg.services import Services
+from rskg.services import KeyedCache, Services
 from rskg.settings import Settings
 
 EXAMPLE = "example"
@@ -80,31 +82,67 @@ def _example_rgb(req: RetrievalRequest) -> np.ndarray:
         raise ValidationError(f"example_image is not a readable image: {exc}", "Send PNG, JPEG or TIFF bytes.") from exc
 
 
+class ExampleEncoderCache(KeyedCache[Any]):
+    """The image encoder that embeds example images (built once per process)."""
+
+
+def _image_encoder(services: Services) -> Any:
+    from embeddings.image import ImageEncoder
+
+    return ImageEncoder(services.settings)
+
+
 def example_feature(services: Services, req: RetrievalRequest, encoder_version: str) -> np.ndarray:
     if req.example_sample_id is not None:
         index = image_index(services)
         assert index is not None
-        pos = positions(index)
+        pos = index.positions
         if req.example_sample_id in pos and index.kind == "flat":
-            return reconstruct(index, np.asarray([pos[req.example_sample_id]], np.int64))[0]
+            return index.reconstruct(np.asarray([pos[req.example_sample_id]], np.int64))[0]
         return l2n(sample_feature(services.settings, encoder_version, req.example_sample_id))
     assert req.example_image is not None
 
-    enc = services.extras.get("image_encoder")
-    if enc is None:
-        from embeddings.image import ImageEncoder
-
-        enc = services.extras.setdefault("image_encoder", ImageEncoder(services.settings))
+    enc = services.cache(ExampleEncoderCache).get(None, lambda: _image_encoder(services))
     if enc.version != encoder_version:
         raise ValidationError(f"the image encoder ({enc.version}) differs from the index's ({encoder_version})",
                               "Rebuild the image index with the current encoder (re-ingest) and retry.")
     return l2n(enc.encode([_example_rgb(req)], [req.example_gsd_m])[0])
 
 
+@dataclass(frozen=True)
+class Knobs:
+    """The request's parameters with the settings' defaults filled in: the ONE place a retrieval reads its
+    configuration (everything below gets these values, or ``services.settings`` for paths)."""
+
+    alpha: float
+    beta: float
+    tau: float
+    max_distance: float
+    threshold: float
+    hir_grid: int
+    hir_lambda: float
+
+    @classmethod
+    def of(cls, settings: Settings, r: RetrievalRequest) -> Knobs:
+        def pick(own: Any, default: Any) -> Any:
+            return default if own is None else own
+
+        return cls(pick(r.alpha, settings.alpha), pick(r.beta, settings.beta), pick(r.tau, settings.tau),
+                   pick(r.max_distance, settings.max_distance),
+                   pick(r.similarity_threshold, settings.retrieval_similarity_threshold),
+                   pick(r.hir_grid, settings.hir_grid), pick(r.hir_lambda, settings.hir_lambda))
+
+
 def retrieve(services: Services, settings: Settings, request: RetrievalRequest) -> RetrievalResult:
+    """Run one retrieval. ``settings`` must be ``services.settings`` (one Settings per call path: the
+    caches, paths and defaults all come from it); another one is a ConfigError."""
     t = _Timer()
     t0 = time.perf_counter()
+    if settings is not services.settings and settings != services.settings:
+        raise ConfigError("retrieve() got settings that differ from services.settings",
+                          "Pass services.settings (build Services(settings) with the settings you mean).")
     _validate(request)
+    knobs = Knobs.of(services.settings, request)
     res = RetrievalResult(request, [], [], [], [], [])
     with t("filter"), services.connection() as conn:
         candidates = filters.candidate_ids(conn, request)
@@ -116,11 +154,7 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
     roots = list(dict.fromkeys(m.concept_id for m in res.matches))
 
     with t("expand"):
-        a = settings.alpha if request.alpha is None else request.alpha
-        b = settings.beta if request.beta is None else request.beta
-        tau = settings.tau if request.tau is None else request.tau
-        maxd = settings.max_distance if request.max_distance is None else request.max_distance
-        related = expand(services, roots, a, b, tau, maxd) if roots else []
+        related = expand(services, roots, knobs.alpha, knobs.beta, knobs.tau, knobs.max_distance) if roots else []
         res.related = [RelatedConcept(r.concept_id, lex.names.get(r.concept_id, r.concept_id), r.distance,
                                       r.source, r.path, r.relations) for r in related if r.concept_id not in roots]
 
@@ -169,8 +203,7 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
                 queries.append(Query(EXAMPLE, EXAMPLE, f"example:{label}", vec, 0.0, ()))
                 if request.example_sample_id:
                     excluded.setdefault(EXAMPLE, set()).add(request.example_sample_id)
-            threshold = (settings.retrieval_similarity_threshold if request.similarity_threshold is None
-                         else request.similarity_threshold)
+            threshold = knobs.threshold
             nb = neighbours(services, index, store) if store is not None else None
             found = search(index, queries, request.k_per_prototype, candidates, excluded, threshold, nb, store,
                            request.limit_supplementary) if queries else {}
@@ -190,8 +223,7 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
                 refs[EXAMPLE] = Reference(image=pixels, features=ex[0].vector[None, :],
                                           sample_ids=(request.example_sample_id,) if request.example_sample_id
                                           else ())
-            grid = settings.hir_grid if request.hir_grid is None else request.hir_grid
-            lam = settings.hir_lambda if request.hir_lambda is None else request.hir_lambda
+            grid, lam = knobs.hir_grid, knobs.hir_lambda
             res.supplementary, source = rerank(services, index, store, res.supplementary, refs,
                                                {r: closure.get(r, {r}) for r in roots}, request.hir_weights,
                                                request.hir_shortlist, grid, lam)

@@ -22,17 +22,17 @@ from pathlib import Path
 import numpy as np
 from sklearn.cluster import KMeans
 
+from embeddings.faiss_index import l2n
 from kg.prototypes import DELETE_STALE_PROTOTYPES, PROTOTYPES_OF, UPSERT_PROTOTYPES
 from kg.retrieval_queries import CONCEPT_MEMBERS
-from rskg import atomic
+from rskg import artifacts, atomic
 from rskg.errors import NotFoundError, ValidationError
+from rskg.retrieval.caches import LEXICON_TTL_S, _mtime, image_index
 from rskg.retrieval.features import load_features
 from rskg.retrieval.labels import subclass_closure
-from rskg.retrieval.store import LEXICON_TTL_S, _mtime, cache, image_index, l2n
-from rskg.services import Services
+from rskg.services import KeyedCache, Services
 from rskg.settings import Settings
 
-PROTOTYPE_FILE = "prototypes.npz"
 FORMAT = "rskg-prototypes-1"
 DEFAULT_K = 10
 
@@ -72,7 +72,7 @@ def store_key(settings: Settings) -> str:
 
 
 def prototype_path(settings: Settings) -> Path:
-    return settings.index_dir / PROTOTYPE_FILE
+    return artifacts.prototypes_path(settings)
 
 
 def kmeans_centroids(x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
@@ -185,14 +185,22 @@ def build_prototypes(services: Services, settings: Settings, k: int = DEFAULT_K,
                         member_digest=digests)
     path = prototype_path(settings)
     _write(path, st)
-    rows = [{"id": i, "concept": c, "k": kk, "vector_ref": f"{PROTOTYPE_FILE}#{r}", "n_members": n}
+    rows = [{"id": i, "concept": c, "k": kk, "vector_ref": f"{artifacts.PROTOTYPE_FILE}#{r}", "n_members": n}
             for r, (i, c, kk, n) in enumerate(zip(st_ids, st_concepts, ks, n_members, strict=True))]
     for s in range(0, len(rows), 1000):
         services.driver.execute_query(UPSERT_PROTOTYPES, rows=rows[s:s + 1000], store=key, version=version)
     services.driver.execute_query(DELETE_STALE_PROTOTYPES, store=key, ids=st_ids)
-    cache(services).invalidate("prototypes")
+    services.cache(PrototypeStoreCache).invalidate()
     return BuildReport(len(set(st_concepts)), len(st_ids), len(used), skipped, version,
                        time.perf_counter() - t0, path, rebuilt if only_changed else None)
+
+
+class PrototypeStoreCache(KeyedCache[PrototypeStore]):
+    """The prototype file, keyed by its mtime; :func:`build` invalidates it."""
+
+
+class PrototypeLinksCache(KeyedCache[dict[str, list[tuple[str, int]]]]):
+    """Concept -> prototype rows from Neo4j, per store version (refreshed after LEXICON_TTL_S)."""
 
 
 def prototype_store(services: Services) -> PrototypeStore | None:
@@ -200,7 +208,7 @@ def prototype_store(services: Services) -> PrototypeStore | None:
     m = _mtime(path)
     if m is None:
         return None
-    return cache(services).get("prototypes", m, lambda: read_store(path))
+    return services.cache(PrototypeStoreCache).get(m, lambda: read_store(path))
 
 
 def _links(services: Services, st: PrototypeStore) -> dict[str, list[tuple[str, int]]]:
@@ -220,7 +228,7 @@ def prototypes_of(services: Services, concept_ids: list[str]) -> dict[str, list[
     st = prototype_store(services)
     if st is None or not concept_ids:
         return {}
-    links = cache(services).get("prototype_links", st.version, lambda: _links(services, st), ttl=LEXICON_TTL_S)
+    links = services.cache(PrototypeLinksCache).get(st.version, lambda: _links(services, st), ttl=LEXICON_TTL_S)
     return {c: links[c] for c in concept_ids if c in links}
 
 

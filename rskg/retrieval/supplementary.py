@@ -25,7 +25,6 @@ from rskg.retrieval.knn import knn_arrays, topk
 from rskg.retrieval.model import Evidence, SampleHit
 from rskg.retrieval.neighbours import DEPTH, Neighbours, exact_rows, fill, lookup, transformed
 from rskg.retrieval.prototypes import PrototypeStore, prototypes_of
-from rskg.retrieval.store import positions
 from rskg.services import Services
 
 SAMPLE_META_SQL = "SELECT id, dataset_id, labels FROM samples WHERE id = ANY(%s)"
@@ -56,8 +55,7 @@ def prototype_queries(services: Services, store: PrototypeStore, related: list[R
 
 
 def _positions(index: VectorIndex, ids: Collection[str]) -> np.ndarray:
-    pos = positions(index)
-    return np.unique(np.asarray([pos[i] for i in ids if i in pos], np.int64))
+    return index.positions_of(ids)
 
 
 def _group_hits(index: VectorIndex, queries: list[Query], group: list[int], k: int, allow: np.ndarray | None,

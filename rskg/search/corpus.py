@@ -60,9 +60,9 @@ def load_corpus(settings: Settings, system: LabelSystem, text: TextEncoder, enc:
                 pretrained: bool = True) -> CaptionCorpus:
     """``pretrained``: the fused backbone feature (what the evaluation uses: no head that may have seen the
     test images); else the encoder's product feature (head included when one is loaded)."""
-    from rskg.evaluation.features import encoder as eval_encoder
-    from rskg.evaluation.features import fused_features
-    from rskg.evaluation.ucm import load_ucm
+    from rskg.corpora.features import encoder as eval_encoder
+    from rskg.corpora.features import fused_features
+    from rskg.corpora.ucm import load_ucm
 
     enc = enc if enc is not None else eval_encoder(settings)
     ucm = load_ucm(settings, enc, protocol_head=False)     # the paper 002 protocol head is not used here

@@ -38,9 +38,9 @@ class Description:
 
 
 def _feature(services: Services, sample_id: str | None, image: bytes | None) -> tuple[np.ndarray, str]:
+    from rskg.retrieval.caches import image_index
     from rskg.retrieval.model import RetrievalRequest
     from rskg.retrieval.pipeline import example_feature
-    from rskg.retrieval.store import image_index
 
     if (sample_id is None) == (image is None):
         raise ValidationError("describe needs exactly one of a sample id or an image",

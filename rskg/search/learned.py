@@ -23,11 +23,6 @@ from rskg import atomic
 from rskg.errors import NotFoundError
 
 
-def l2n(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
 @dataclass
 class LinearMap:
     """y = x @ W + b (x: L2-normalised sentence embeddings)."""

@@ -1,7 +1,7 @@
 """Building and caching what a search needs: the concept matcher, the caption-learned models, prototypes.
 
 * :func:`matcher` embeds the concept views once (TextEncoder disk cache) and keeps one matcher per
-  label-system version in ``services.extras``;
+  label-system version in ``services.cache(SearchResourcesCache)``;
 * :func:`fit_caption_models` fits text2visual and text2concept on the train captions, tunes the ridge
   strength and the fusion weight on the val captions, and returns them with the fusion calibration;
 * :func:`caption_models` loads them from ``settings.cache_dir/search/`` (keyed by feature version, label
@@ -18,13 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.faiss_index import l2n
 from embeddings.text import TextEncoder
 from kg.label_graph import build_adjacency, dijkstra
 from ontology.model import LabelSystem
+from rskg import artifacts
 from rskg.retrieval.prototypes import kmeans_centroids
 from rskg.search.concepts import ConceptMatcher, PhraseMatch, weigh
 from rskg.search.corpus import CaptionCorpus
-from rskg.search.learned import LinearMap, l2n, model_key, multi_hot
+from rskg.search.learned import LinearMap, model_key, multi_hot
 from rskg.search.query import split_phrases, validate
 from rskg.search.scoring import Calibration, Expanded, concept_scores
 from rskg.settings import Settings
@@ -192,7 +194,7 @@ def fit_caption_models(corpus: CaptionCorpus, matcher: ConceptMatcher, expand: E
 
 
 def models_dir(settings: Settings, key: str) -> Path:
-    return settings.cache_dir / "search" / key
+    return artifacts.caption_models_dir(settings, key)
 
 
 def models_key(settings: Settings, feature_version: str, system: LabelSystem) -> str:

@@ -1,5 +1,5 @@
 """Per-process search resources (label system, text encoder, concept matcher, caption models), built once and
-kept in ``services.extras["search"]``; the label system is re-read when its Turtle files change."""
+kept in ``services.cache(SearchResourcesCache)``; the label system is re-read when its Turtle files change."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from rskg.search.models import (
     models_dir,
     models_key,
 )
-from rskg.services import Services
+from rskg.services import KeyedCache, Services
 from rskg.settings import Settings
 
 
@@ -33,7 +33,7 @@ class SearchResources:
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def index_version(self) -> str | None:
-        from rskg.retrieval.store import image_index
+        from rskg.retrieval.caches import image_index
 
         index = image_index(self.services, required=False)
         return None if index is None else index.version
@@ -51,8 +51,8 @@ class SearchResources:
         """Train captions whose text2visual prediction is nearest to an image feature (distinct sentences)."""
         import numpy as np
 
+        from embeddings.faiss_index import l2n
         from rskg.search.captions import by_split, captions_path, read_captions
-        from rskg.search.learned import l2n
 
         if "captions" not in self._cache:
             caps = list(dict.fromkeys(c.sentence for c in by_split(read_captions(captions_path(self.settings)),
@@ -85,25 +85,29 @@ class SearchResources:
 _LOCK = threading.Lock()
 
 
+class SearchResourcesCache(KeyedCache[SearchResources]):
+    """The search resources of the current label-system version (rebuilt when its Turtle files change)."""
+
+
 def resources(services: Services, settings: Settings) -> SearchResources:
     from ontology.store import load_label_system, version_of
 
     version = version_of(settings.ontology_dir)
+
+    def build() -> SearchResources:
+        system = load_label_system(settings.ontology_dir)
+        text = TextEncoder(settings)
+        return SearchResources(services, settings, system, text, build_matcher(settings, system, text))
+
     with _LOCK:
-        cur = services.extras.get("search")
-        if cur is None or cur.system.version != version:
-            system = load_label_system(settings.ontology_dir)
-            text = TextEncoder(settings)
-            cur = SearchResources(services, settings, system, text, build_matcher(settings, system, text))
-            services.extras["search"] = cur
-        return cur
+        return services.cache(SearchResourcesCache).get(version, build)
 
 
 def train(services: Services | None, settings: Settings) -> tuple[str, CaptionModels]:
     """Fit the caption models for the product's image encoder (features from the raw-feature cache) and store
     them where :meth:`SearchResources.caption_models` finds them. Returns (folder, models)."""
     from ontology.store import load_label_system
-    from rskg.evaluation.features import encoder
+    from rskg.corpora.features import encoder
     from rskg.search.corpus import load_corpus
     from rskg.search.models import fit_caption_models, save_models, subclass_edges
 

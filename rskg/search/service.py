@@ -98,10 +98,10 @@ def _explain_empty(phrases: list[PhraseMatch], threshold: float) -> str:
 
 def search(services: Services, settings: Settings, text: str, limit: int = 20, route: str = "fused",
            datasets: list[str] | None = None) -> SearchResult:
-    from rskg.retrieval.knn import knn, reconstruct
+    from rskg.retrieval.caches import image_index
+    from rskg.retrieval.knn import knn
     from rskg.retrieval.model import RetrievalRequest
     from rskg.retrieval.pipeline import retrieve
-    from rskg.retrieval.store import image_index, positions
 
     t0 = time.perf_counter()
     query = validate(text)
@@ -153,9 +153,9 @@ def search(services: Services, settings: Settings, text: str, limit: int = 20, r
             allowed = [i for i in index.ids if i and i.split(":", 1)[0] in set(datasets)]
         cand += [h.id for h in knn(index, pred[None, :], pool, allowed)[0]]
         cand = list(dict.fromkeys(cand))
-    pos = positions(index)
+    pos = index.positions
     cand = [c for c in cand if c in pos]
-    feats = reconstruct(index, np.asarray([pos[c] for c in cand], np.int64)) if cand else np.zeros((0, index.dim))
+    feats = index.reconstruct(np.asarray([pos[c] for c in cand], np.int64)) if cand else np.zeros((0, index.dim))
     store = res.prototypes()
     expanded = res.expander()(sorted(weights))
     roots, mat, evidence = (root_scores(weights, expanded, store.concepts, store.vectors, feats) if store is not None

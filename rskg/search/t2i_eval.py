@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from embeddings.faiss_index import l2n
 from embeddings.text import TextEncoder
 from ontology.store import load_label_system
 from rskg.search.corpus import CaptionCorpus, load_corpus
-from rskg.search.learned import l2n
 from rskg.search.metrics import paper003
 from rskg.search.models import (
     Expander,

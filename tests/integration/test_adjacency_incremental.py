@@ -16,7 +16,7 @@ import pytest
 
 from kg import mappings_graph as G
 from kg.label_sync import sync_label_system
-from mappings import store
+from mappings import decision_table as store
 from mappings.cooccurrence import real_cooccurrence
 from ontology.store import load_label_system
 from rskg.adjacency import refresh_adjacency

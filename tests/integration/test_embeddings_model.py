@@ -1,7 +1,7 @@
 """Image encoder, IVF-PQ recall and head training on real UCMerced images (marker: model).
 
 One module-scoped set of 420 real UCMerced images (20 per class, from the train part of the fixed
-split) is encoded once; raw features are cached in settings.cache_dir (rskg.evaluation.features),
+split) is encoded once; raw features are cached in settings.cache_dir (rskg.corpora.features),
 keyed by the encoder's feature version and each file's SHA-256, so reruns take seconds.
 """
 
@@ -38,8 +38,8 @@ def torch_encoder(settings: Settings) -> ImageEncoder:
 
 @pytest.fixture(scope="module")
 def ucm_real(settings: Settings, data_dir: Path, onnx_encoder: ImageEncoder) -> dict[str, object]:
-    from rskg.evaluation.data import from_folder
-    from rskg.evaluation.features import raw_features
+    from rskg.corpora.features import raw_features
+    from rskg.corpora.images import from_folder
 
     images = from_folder(settings, "ucmerced")
     train = set(ucm_split(0).train)

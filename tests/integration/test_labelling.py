@@ -19,7 +19,7 @@ import pytest
 from kg import mappings_graph as G
 from kg import samples as cy
 from kg.labelling import DATASET_LABELS, LIST_CONCEPTS
-from mappings import store as mstore
+from mappings import decision_table as mstore
 from rskg.errors import ValidationError
 from rskg.ingest.admin import drop_dataset
 from rskg.ingest.pipeline import IngestOptions, ingest

@@ -11,13 +11,13 @@ import pytest
 
 from embeddings.text import TextEncoder
 from kg import mappings_graph as G
+from mappings import decision_table as store
 from mappings import decisions as D
-from mappings import store
 from mappings.cooccurrence import Cooccurrence, ucm_samples
 from mappings.osm import load_osm_vocab
 from ontology.model import Concept, LabelSystem, SourceLabelMapping
 from rskg.errors import RskgError, ValidationError
-from rskg.labelmap import (
+from rskg.label_mapping import (
     MappingContext,
     adjacency_edges,
     apply,
@@ -234,7 +234,7 @@ def test_algorithm1_on_real_rsscn7_vocabulary(settings: Any) -> None:
     """Leave RSSCN7 out of the real label system and map its real labels (folder names included)."""
     from benchmarks.mapping import hide_dataset
     from mappings.merge import merge_new_labels
-    from rskg.labelmap import load_system
+    from rskg.label_mapping import load_system
 
     system = load_system(settings)
     gold = {m.name: m.concept_id for m in system.mappings if m.dataset == "rsscn7"}

@@ -16,11 +16,11 @@ import pytest
 
 from kg import mappings_graph as G
 from kg.label_sync import sync_label_system
-from mappings import store
+from mappings import decision_table as store
 from ontology.store import load_label_system
 from rskg.ingest.admin import drop_dataset
 from rskg.ingest.pipeline import IngestOptions, ingest
-from rskg.labelmap import MappingContext, pending
+from rskg.label_mapping import MappingContext, pending
 from rskg.retrieval.model import RetrievalRequest
 from rskg.retrieval.pipeline import retrieve
 from rskg.services import Services

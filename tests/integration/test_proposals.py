@@ -1,4 +1,4 @@
-"""New-concept proposals from a real ingest, accepted and rejected (rskg.proposals, rskg.labelmap.review).
+"""New-concept proposals from a real ingest, accepted and rejected (rskg.proposals, rskg.label_mapping.review).
 
 The ontology of record is a temporary copy of ontology/data (the edit writes Turtle); Neo4j is synced from
 that copy during the test and from the committed ontology again at the end. Afterwards the ontology file,
@@ -19,13 +19,13 @@ from rdflib import PROV, RDF
 
 from kg import mappings_graph as G
 from kg.label_sync import sync_label_system
+from mappings import decision_table as store
 from mappings import decisions as D
-from mappings import store
 from ontology import namespaces as ns
 from ontology.store import load_graphs, load_label_system
 from rskg.ingest.admin import drop_dataset
 from rskg.ingest.pipeline import IngestOptions, ingest
-from rskg.labelmap import MappingContext, export_sssom, pending, review
+from rskg.label_mapping import MappingContext, export_sssom, pending, review
 from rskg.retrieval.model import RetrievalRequest
 from rskg.retrieval.pipeline import retrieve
 from rskg.services import Services

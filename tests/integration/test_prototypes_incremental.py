@@ -18,7 +18,7 @@ import pytest
 from kg import mappings_graph as G
 from kg.label_sync import sync_label_system
 from kg.prototypes import DELETE_STORE_PROTOTYPES
-from mappings import store
+from mappings import decision_table as store
 from ontology.store import load_label_system
 from rskg.ingest.admin import drop_dataset
 from rskg.ingest.pipeline import IngestOptions, ingest

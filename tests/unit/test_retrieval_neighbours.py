@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embeddings.faiss_index import IndexParams, VectorIndex
+from embeddings.faiss_index import IndexParams, VectorIndex, l2n
 from rskg.retrieval.neighbours import DEPTH, Neighbours, fill, lookup
 from rskg.retrieval.prototypes import PrototypeStore
-from rskg.retrieval.store import l2n
 from rskg.retrieval.supplementary import Query, search
 
 
@@ -32,6 +31,15 @@ def _queries(st: PrototypeStore) -> list[Query]:
             for j in range(len(st.ids))]
 
 
+def assert_same(got: dict, want: dict) -> None:
+    assert got.keys() == want.keys()
+    for key, ev in want.items():
+        g = got[key]
+        assert (g.concept_id, g.prototype_id, g.graph_distance, g.path) == (ev.concept_id, ev.prototype_id,
+                                                                             ev.graph_distance, ev.path), key
+        assert abs(g.similarity - ev.similarity) <= 2e-6, key
+
+
 @pytest.mark.parametrize("n, ivf", [(600, False), (3000, True)])
 def test_cached_search_equals_live_search(n: int, ivf: bool) -> None:
     idx, st, v = _setup(n, ivf)
@@ -43,11 +51,13 @@ def test_cached_search_equals_live_search(n: int, ivf: bool) -> None:
                              ({"root_a": heavy}, 5, 0.6), ({}, DEPTH + 1, -1.0)]:
         live = search(idx, qs, k, None, excluded, thr)
         cached = search(idx, qs, k, None, excluded, thr, Neighbours(), st)
-        assert cached == live
+        # same hits, same evidence; the similarity may differ in its last printed digit, because FAISS/BLAS
+        # sums a batch of 12 prototypes and a batch of one in a different order (0.941486 vs 0.941485)
+        assert_same(cached, live)
         assert live, "the test must find hits"
         limited = search(idx, qs, k, None, excluded, thr, Neighbours(), st, limit=10)
         top = sorted(live.items(), key=lambda kv: -kv[1].similarity / (1 + kv[1].graph_distance))[:10]
-        assert all(limited[key] == ev for key, ev in top)
+        assert_same({key: limited[key] for key, _ in top}, dict(top))
     for allowed in ([f"d:{i}" for i in range(0, n, 3)], [f"d:{i}" for i in range(0, n, 97)]):
         restricted = search(idx, qs, 10, allowed, {"root_a": heavy}, 0.0, Neighbours(), st)
         live = search(idx, qs, 10, allowed, {"root_a": heavy}, 0.0)

@@ -41,11 +41,11 @@ def label_system(services: Services) -> Any:
 def api_dataset(services: Services, label_system: Any, data_dir: Any) -> Iterator[str]:
     """UCMerced, PER_CLASS images per class, ingested as DATASET; scene labels mapped like the curated
     'ucm' labels through accepted review decisions (the real mapping code path)."""
-    from mappings import store
+    from mappings import decision_table as store
     from mappings.decisions import ACCEPTED, MANUAL, MappingDecision
     from rskg.ingest.admin import drop_dataset
     from rskg.ingest.pipeline import IngestOptions, ingest
-    from rskg.labelmap import MappingContext, apply
+    from rskg.label_mapping import MappingContext, apply
 
     drop_dataset(services, DATASET, [f"{DATASET}_multilabel"])
     with services.connection() as conn:
@@ -139,8 +139,8 @@ def map_vocab(services: Services, label_system: Any) -> Iterator[Any]:
     """Factory: map REVIEW_LABELS as a new vocabulary ``dataset`` with the real Algorithm 1 (text encoder),
     giving real auto / pending / proposed decisions with their candidate evidence. Removed at the end."""
     from kg import samples as cy
-    from mappings import store
-    from rskg.labelmap import MappingContext, map_vocabulary
+    from mappings import decision_table as store
+    from rskg.label_mapping import MappingContext, map_vocabulary
 
     ctx = MappingContext.open(services, label_system)
     made: list[str] = []

@@ -47,7 +47,7 @@ def _q(api: TestClient, query: str, variables: dict[str, Any], token: str | None
 
 
 def _latest(corpus: Any, cid: str) -> dict[tuple[str, str], str]:
-    from rskg.datasets.feedback import latest
+    from rskg.composites.feedback import latest
 
     return {k: d.decision for k, d in latest(corpus.services, cid).items()}
 
@@ -210,6 +210,6 @@ def test_composite_review_page_in_chromium(corpus: Any, composite: str, api: Tes
     decisions = _latest(corpus, composite)
     assert decisions[(acc["sampleId"], acc["conceptId"])] == "accept"
     assert decisions[(rej["sampleId"], rej["conceptId"])] == "reject"
-    from rskg.datasets.feedback import latest
+    from rskg.composites.feedback import latest
 
     assert latest(corpus.services, composite)[(acc["sampleId"], acc["conceptId"])].author == "page reviewer"

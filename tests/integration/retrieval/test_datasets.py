@@ -9,10 +9,10 @@ import pystac
 import pytest
 import torch
 
-from rskg.datasets.composite import build_composite, get_composite
-from rskg.datasets.export import export
-from rskg.datasets.feedback import latest, record
-from rskg.datasets.torchgeo_compat import RskgExportDataset
+from rskg.composites.composite import build_composite, get_composite
+from rskg.composites.export import export
+from rskg.composites.feedback import latest, record
+from rskg.composites.torchgeo_compat import RskgExportDataset
 from rskg.errors import DataError, NotFoundError, ValidationError
 from rskg.retrieval.model import RetrievalRequest
 from tests.integration.retrieval.conftest import PREFIX

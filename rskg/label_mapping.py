@@ -15,8 +15,8 @@ from typing import Any
 
 from embeddings.text import TextEncoder
 from kg import mappings_graph as G
+from mappings import decision_table as store
 from mappings import decisions as D
-from mappings import store
 from mappings.decisions import MappingDecision
 from mappings.merge import build_model, check_dataset_id, merge_new_labels, parent_reason
 from mappings.osm import OsmVocab, load_osm_vocab

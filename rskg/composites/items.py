@@ -11,7 +11,7 @@ from typing import Any
 
 from psycopg import sql
 
-from rskg.datasets.composite import _uuid
+from rskg.composites.composite import _uuid
 from rskg.errors import ValidationError
 from rskg.services import Services
 

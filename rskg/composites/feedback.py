@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from rskg.datasets.composite import _uuid
+from rskg.composites.composite import _uuid
 from rskg.errors import NotFoundError, ValidationError
 from rskg.services import Services
 

@@ -12,7 +12,7 @@ multispectral samples, from the Zarr store). ``stac`` adds ``collection.json``: 
 items carry the footprint as geometry (null where the dataset has none), the label extension
 (``label:classes`` over the concept ids, task classification, method manual for direct matches and automated
 for supplementary ones) and the source dataset's attribution. An ImageFolder/STAC export opens with
-:class:`rskg.datasets.torchgeo_compat.RskgExportDataset`.
+:class:`rskg.composites.torchgeo_compat.RskgExportDataset`.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import numpy as np
 from PIL import Image
 
 from rskg.catalog.zarr_store import PixelStore
-from rskg.datasets.composite import get_composite
-from rskg.datasets.items import Item, items
+from rskg.composites.composite import get_composite
+from rskg.composites.items import Item, items
 from rskg.errors import ValidationError
 from rskg.services import Services
 

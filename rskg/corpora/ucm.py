@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rskg.evaluation.data import EvalImages, from_folder
-from rskg.evaluation.features import encoder, fused_features, raw_features
-from rskg.evaluation.split import Split, ucm_split
+from rskg import artifacts
+from rskg.corpora.features import encoder, fused_features, raw_features
+from rskg.corpora.images import EvalImages, from_folder
+from rskg.corpora.split import Split, ucm_split
 from rskg.settings import Settings
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def train_protocol_head(ucm: UCM, settings: Settings, seed: int = 0) -> Any:
     tr = ucm.split.train
     digest = hashlib.sha256("|".join([*classes, *ucm.labels, *(ucm.images.sha256[i] for i in np.flatnonzero(tr))])
                             .encode()).hexdigest()[:12]
-    path = settings.cache_dir / "eval_heads" / f"mergedres-{ucm.encoder.feature_version}-s{seed}-{digest}.pt"
+    path = artifacts.eval_head_cache(settings, f"mergedres-{ucm.encoder.feature_version}-s{seed}-{digest}.pt")
     if path.exists():
         return load_head(path)
     y = np.hstack([(scene[:, None] == np.asarray(classes)[None, :]).astype(np.float32), ucm.truth.astype(np.float32)])
