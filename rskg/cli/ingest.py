@@ -51,6 +51,9 @@ def ingest(
             typer.echo(f"reconcile at {which}: neo4j +{rr.neo4j_added} -{rr.neo4j_removed} "
                        f"(labels fixed {rr.edges_fixed}), features +{rr.features_added} -{rr.features_dropped}, "
                        f"index +{rr.index_added}{' (rebuilt)' if rr.index_rebuilt else ''}")
+    if rep.repaired:
+        typer.echo(f"repaired {len(rep.repaired)} samples that shared a pixel array with another sample "
+                   "(written again under their own storage key)")
     if rep.labels_attached:
         typer.echo(f"labels attached to samples already in: {rep.labels_attached}")
     if rep.quarantined:
