@@ -18,6 +18,8 @@ from strawberry.asgi import GraphQL
 from api.context import Context
 from api.db import Db
 from api.schema import build_schema
+from ontology.sparql_http import sparql_pool
+from ontology.sparql_pool import SparqlPool
 from rskg.services import Services
 from rskg.settings import Settings
 
@@ -86,28 +88,32 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         svc.pool            # noqa: B018
         app.state.services = svc
         app.state.settings = settings
+        app.state.sparql = sparql
         if own:   # load the retrieval caches before serving: no request pays for (or queues behind) the loading
             await asyncio.to_thread(_warm_retrieval, svc)
+            await asyncio.to_thread(sparql.warm)
         try:
             yield
         finally:
+            sparql.close()
             if own:
                 svc.close()
 
+    sparql = sparql_pool(settings)
     graphql_app = RskgGraphQL(build_schema(), graphql_ide="graphiql")
     routes: list[BaseRoute] = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         Route("/healthz", healthz),
     ]
-    routes += _extra_routes(settings)
+    routes += _extra_routes(settings, sparql)
     routes += __import__("api.labelling", fromlist=["labelling_routes"]).labelling_routes()
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-def _extra_routes(settings: Settings) -> list[BaseRoute]:
+def _extra_routes(settings: Settings, sparql: SparqlPool) -> list[BaseRoute]:
     from api.web import web_routes
 
-    return web_routes(settings)
+    return web_routes(settings, sparql)
 
 
 __all__ = ["create_app", "Response"]

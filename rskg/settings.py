@@ -98,6 +98,13 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_token: str = "rskg-dev-token"
+    api_max_body_bytes: int = Field(32 * 2**20, description="largest request body (413 above)")
+    sparql_workers: int = Field(2, description="SPARQL worker processes (queries running at once)")
+    sparql_queue: int = Field(8, description="SPARQL queries waiting for a worker before 503 busy")
+    sparql_timeout_s: float = Field(10.0, description="wall-clock limit of one SPARQL query (worker killed)")
+    sparql_max_rows: int = Field(10_000, description="most rows (SELECT) or triples (CONSTRUCT) of a result")
+    sparql_memory_mb: int = Field(1024, description="address-space cap of a SPARQL worker process")
+    sparql_max_query_bytes: int = Field(64 * 1024, description="longest SPARQL query text")
 
     @field_validator("home", "data_dir", "ontology_dir", "pg_bin", mode="after")
     @classmethod
