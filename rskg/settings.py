@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_API_TOKEN = "rskg-dev-token"   # known to everyone: `rskg serve` uses it on loopback only
 
 
 def _abs(p: Path) -> Path:
@@ -97,7 +98,7 @@ class Settings(BaseSettings):
     # --- API -----------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_token: str = "rskg-dev-token"
+    api_token: str = DEFAULT_API_TOKEN
     api_max_body_bytes: int = Field(32 * 2**20, description="largest request body (413 above)")
     sparql_workers: int = Field(2, description="SPARQL worker processes (queries running at once)")
     sparql_queue: int = Field(8, description="SPARQL queries waiting for a worker before 503 busy")
