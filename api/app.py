@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from strawberry.asgi import GraphQL
 
+from api.admission import Admission
 from api.context import Context
 from api.db import Db
 from api.schema import build_schema
@@ -89,6 +90,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         app.state.services = svc
         app.state.settings = settings
         app.state.sparql = sparql
+        app.state.admission = Admission(settings)
         if own:   # load the retrieval caches before serving: no request pays for (or queues behind) the loading
             await asyncio.to_thread(_warm_retrieval, svc)
             await asyncio.to_thread(sparql.warm)
@@ -96,6 +98,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             yield
         finally:
             sparql.close()
+            app.state.admission.close()
             if own:
                 svc.close()
 

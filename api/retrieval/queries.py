@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from api.admission import admitted
 from api.context import Info
 from api.retrieval.types import RetrievalInput, RetrievalResult
 from api.uploads import decode_image
@@ -37,6 +38,7 @@ class RetrievalQueries:
         from rskg.retrieval.pipeline import retrieve
 
         ctx = info.context
-        req = to_request(request)
-        result = await ctx.db.call(retrieve, ctx.services, ctx.settings, req)
+        heavy = request.example_image_base64 is not None or bool(request.rerank_hir)
+        result = await admitted(ctx, "image" if heavy else "retrieve",
+                                lambda: retrieve(ctx.services, ctx.settings, to_request(request)))
         return RetrievalResult.of(result)
