@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from rskg.errors import ValidationError
+from rskg.errors import DataError, ValidationError
 from rskg.retrieval import filters
 from rskg.retrieval.direct import direct_matches
 from rskg.retrieval.features import sample_feature
@@ -64,20 +64,26 @@ def _validate(req: RetrievalRequest) -> None:
         raise ValidationError("hir_lambda must be within 0..1e6", "Use e.g. 0.2; 1000 gives paper 002's pure order.")
     if req.example_gsd_m is not None and not 0.0 < req.example_gsd_m <= 10_000.0:
         raise ValidationError("example_gsd_m must be within (0, 10000] metres", "Use e.g. 0.3 for UCMerced.")
+    if req.example_image is not None:
+        from rskg import imaging
+
+        try:
+            imaging.probe(req.example_image, "example_image")      # header only: format and pixel budget
+        except DataError as exc:
+            raise ValidationError(exc.message, exc.hint) from exc
     filters.validate(req)
 
 
 def _example_rgb(req: RetrievalRequest) -> np.ndarray:
-    """The uploaded example image as RGB pixels; RskgError when the bytes are no readable image."""
-    import io
-
-    from PIL import Image, UnidentifiedImageError
+    """The uploaded example image as RGB pixels; ValidationError when the bytes are no readable image or the
+    image is above the pixel budget (checked before decoding)."""
+    from rskg import imaging
 
     assert req.example_image is not None
     try:
-        return np.asarray(Image.open(io.BytesIO(req.example_image)).convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValidationError(f"example_image is not a readable image: {exc}", "Send PNG, JPEG or TIFF bytes.") from exc
+        return imaging.decode_rgb(req.example_image, "example_image")
+    except DataError as exc:
+        raise ValidationError(exc.message, exc.hint) from exc
 
 
 def example_feature(services: Services, req: RetrievalRequest, encoder_version: str) -> np.ndarray:

@@ -213,3 +213,11 @@ def test_discovery_and_decode_inside_a_zip(tmp_path: Path, data: Path) -> None:
         ("images/gParking/g021.jpg", ["gParking"])]
     out = Processor(reader, {})(refs[2])[0]
     assert isinstance(out, Decoded) and out.rgb is not None and out.rgb.shape == (256, 256, 3)
+
+
+def test_ingest_decoder_refuses_image_bombs() -> None:
+    from rskg.imaging import ImageTooLarge
+    from tests.security.bombs import png_bomb
+
+    with pytest.raises(ImageTooLarge, match="megapixel budget"):
+        decode_rgb(png_bomb(12_000), "images/c/bomb.png")
