@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from psycopg import sql
-from shapely import wkt as shapely_wkt
-from shapely.errors import ShapelyError
 
+from rskg import validation
 from rskg.errors import ValidationError
 from rskg.retrieval.model import RetrievalRequest
 
@@ -26,26 +25,10 @@ class Where:
 
 
 def validate(req: RetrievalRequest) -> None:
-    if req.bbox is not None:
-        if len(req.bbox) != 4:
-            raise ValidationError(f"bbox {req.bbox!r} needs 4 numbers", "Give min_lon,min_lat,max_lon,max_lat.")
-        x0, y0, x1, y1 = (float(v) for v in req.bbox)
-        if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
-            raise ValidationError(f"bbox {req.bbox!r} is not a valid WGS 84 box",
-                                  "Give min_lon,min_lat,max_lon,max_lat in degrees with min < max.")
-    if req.polygon_wkt is not None:
-        try:
-            geom = shapely_wkt.loads(req.polygon_wkt)
-        except (ShapelyError, ValueError) as exc:
-            raise ValidationError(f"polygon is not valid WKT: {exc}",
-                                  "Give a WGS 84 POLYGON((lon lat, ...)) in WKT.") from exc
-        if geom.geom_type not in ("Polygon", "MultiPolygon") or not geom.is_valid:
-            raise ValidationError(f"polygon must be a valid (Multi)Polygon, got {geom.geom_type}",
-                                  "Close the ring and avoid self-intersections.")
-    if req.time_from and req.time_to and req.time_from > req.time_to:
-        raise ValidationError("time_from is after time_to", "Swap the dates.")
-    if req.gsd_min is not None and req.gsd_max is not None and req.gsd_min > req.gsd_max:
-        raise ValidationError("gsd_min is larger than gsd_max", "Swap the GSD bounds.")
+    validation.bbox(req.bbox)
+    validation.polygon(req.polygon_wkt, "polygon_wkt")
+    validation.time_range(req.time_from, req.time_to)
+    validation.number_range(req.gsd_min, req.gsd_max, ("gsd_min", "gsd_max"))
     spatial = getattr(req, "spatial", "intersects")
     if spatial not in ("intersects", "within"):
         raise ValidationError(f"spatial predicate {spatial!r} unknown", "Use 'intersects' or 'within'.")

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from rskg import validation
 from rskg.errors import DataError, ValidationError
 from rskg.retrieval import filters
 from rskg.retrieval.direct import direct_matches
@@ -47,8 +48,11 @@ def _validate(req: RetrievalRequest) -> None:
                               "Give at least one label (e.g. `rskg retrieve river`) or an example sample/image.")
     if len(req.labels) > MAX_LABELS:
         raise ValidationError(f"{len(req.labels)} labels in one request", f"Ask for at most {MAX_LABELS}.")
-    if req.k_per_prototype < 1 or req.k_per_prototype > 10_000:
-        raise ValidationError("k_per_prototype must be within 1..10000", "Use e.g. 20.")
+    validation.count(req.k_per_prototype, "k_per_prototype", 1, 10_000)
+    validation.count(req.limit_direct, "limit_direct", 0, 100_000)
+    validation.count(req.limit_supplementary, "limit_supplementary", 0, 10_000)
+    validation.count(req.hir_shortlist, "hir_shortlist", 1, 10_000)
+    validation.count(req.max_related, "max_related", 0, 10_000)
     if req.similarity_threshold is not None and not -1.0 <= req.similarity_threshold <= 1.0:
         raise ValidationError("similarity_threshold is a cosine similarity in [-1, 1]", "Use e.g. 0.6.")
     for name in ("alpha", "beta", "tau", "max_distance"):
