@@ -32,6 +32,7 @@ from rskg.services import Services
 from rskg.settings import Settings
 
 log = logging.getLogger("rskg.api")
+HEALTH_TIMEOUT_S = 3.0
 
 # pages still carrying inline <script>/<style> (relaxed CSP until the bundled web app replaces them)
 INLINE_SCRIPT_PAGES = ("/", "/review/", "/labelling")
@@ -64,26 +65,27 @@ class RskgGraphQL(GraphQL[Context, None]):
 
 
 async def healthz(request: Request) -> JSONResponse:
-    import asyncio
-
+    """Both servers answer a trivial query within a few seconds: 200 ok, else 503 naming the one down."""
     services: Services = request.app.state.services
 
-    def check() -> dict[str, str]:
-        out = {}
-        try:
-            services.driver.execute_query("RETURN 1")
-            out["neo4j"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - reported, not raised
-            out["neo4j"] = f"error: {type(exc).__name__}"
-        try:
-            with services.connection() as conn:
-                conn.execute("SELECT 1")
-            out["postgres"] = "ok"
-        except Exception as exc:  # noqa: BLE001
-            out["postgres"] = f"error: {type(exc).__name__}"
-        return out
+    def neo4j() -> None:
+        services.driver.execute_query("RETURN 1", timeout=HEALTH_TIMEOUT_S)
 
-    status = await asyncio.to_thread(check)
+    def postgres() -> None:
+        with services.pool.connection(timeout=HEALTH_TIMEOUT_S) as conn:
+            conn.execute("SELECT 1")
+
+    async def check(fn: Any) -> str:
+        try:
+            await asyncio.wait_for(asyncio.to_thread(fn), HEALTH_TIMEOUT_S + 1)
+            return "ok"
+        except TimeoutError:
+            return "error: no answer within the time limit"
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            return f"error: {type(exc).__name__}"
+
+    n, p = await asyncio.gather(check(neo4j), check(postgres))
+    status = {"neo4j": n, "postgres": p}
     ok = all(v == "ok" for v in status.values())
     return JSONResponse({"status": "ok" if ok else "degraded", **status}, status_code=200 if ok else 503)
 

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     pg_db: str = "rskg"
     pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
     pg_pool_max: int = 8
+    pg_pool_timeout_s: float = Field(10.0, description="longest wait for a pooled PostgreSQL connection")
 
     startup_timeout_s: float = 180.0
 
