@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 
 from api.uploads import MAX_BASE64_CHARS
 from rskg.errors import ValidationError
@@ -18,8 +18,10 @@ MAX_DOCUMENT_CHARS = 100_000
 MAX_STRING_CHARS = 10_000
 MAX_LIST_ITEMS = 1_000
 MAX_FRAGMENTS = 50
+MAX_CACHED_CHARS = 8_000      # longer documents are parsed and validated every time, never cached
 IMAGE_ARGUMENTS = {"exampleImageBase64", "imageBase64"}
 _FRAGMENT = re.compile(r"\bfragment\s+[_A-Za-z]\w*\s+on\b")
+_IMAGE_VARIABLE = re.compile(r"\b(?:" + "|".join(IMAGE_ARGUMENTS) + r")\s*:\s*\$([_A-Za-z]\w*)")
 
 
 def check_value(path: str, value: Any, key: str = "") -> None:
@@ -53,8 +55,9 @@ def check_request(query: str | None, variables: dict[str, Any] | None) -> None:
         if n > MAX_FRAGMENTS:
             raise ValidationError(f"the GraphQL document defines {n} fragments (at most {MAX_FRAGMENTS})",
                                   "Inline the fields or use fewer fragments.")
+    images = set(_IMAGE_VARIABLE.findall(query or ""))      # variables passed as an uploaded image
     for name, value in (variables or {}).items():
-        check_value(f"${name}", value, name)
+        check_value(f"${name}", value, "exampleImageBase64" if name in images else name)
 
 
 class InputLimits(SchemaExtension):
@@ -62,3 +65,22 @@ class InputLimits(SchemaExtension):
         ctx = self.execution_context
         check_request(ctx.query, ctx.variables)
         yield
+
+
+class SmallParserCache(ParserCache):
+    """ParserCache for documents up to MAX_CACHED_CHARS: with a count of N entries the cache holds at most about
+    N x MAX_CACHED_CHARS characters of documents (and their ASTs), whatever clients send."""
+
+    def on_parse(self) -> Iterator[None]:
+        if len(self.execution_context.query or "") <= MAX_CACHED_CHARS:
+            yield from super().on_parse()
+        else:
+            yield
+
+
+class SmallValidationCache(ValidationCache):
+    def on_validate(self) -> Iterator[None]:
+        if len(self.execution_context.query or "") <= MAX_CACHED_CHARS:
+            yield from super().on_validate()
+        else:
+            yield

@@ -11,9 +11,7 @@ from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -25,7 +23,7 @@ from api.composites.queries import CompositeQueries
 from api.concepts.queries import ConceptQueries
 from api.errors import MASKED_MESSAGE, RskgErrorHints, should_mask_error
 from api.extensions import QueryCounts
-from api.limits import InputLimits
+from api.limits import InputLimits, SmallParserCache, SmallValidationCache
 from api.mapping_review.mutations import MappingMutations
 from api.mapping_review.queries import MappingQueries
 from api.ontology_edits.mutations import OntologyMutations
@@ -66,8 +64,8 @@ def build_schema() -> strawberry.Schema:
         MaxTokensLimiter(max_token_count=MAX_TOKENS),
         # a client sends the same few query texts again and again: parse and validate each once (the limits
         # above are part of the parse options / validation rules, so they stay in force for cached documents)
-        ParserCache(maxsize=DOCUMENT_CACHE),
-        ValidationCache(maxsize=DOCUMENT_CACHE),
+        SmallParserCache(maxsize=DOCUMENT_CACHE),          # documents <= 8000 characters only: bounded bytes
+        SmallValidationCache(maxsize=DOCUMENT_CACHE),
         RskgErrorHints(),
         MaskErrors(should_mask_error=should_mask_error, error_message=MASKED_MESSAGE),
         QueryCounts,

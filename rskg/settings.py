@@ -101,11 +101,11 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_token: str = DEFAULT_API_TOKEN
     api_search_running: int = Field(2, description="search (and describe) requests running at once")
-    api_search_queue: int = Field(16, description="search (and describe) requests waiting; more: 503 busy")
-    api_retrieve_running: int = Field(2, description="retrieve requests running at once")
-    api_retrieve_queue: int = Field(16, description="retrieve requests waiting; more: 503 busy")
+    api_search_queue: int = Field(32, description="search (and describe) requests waiting; more: 503 busy")
+    api_retrieve_running: int = Field(4, description="retrieve requests running at once")
+    api_retrieve_queue: int = Field(256, description="retrieve requests waiting; more: 503 busy")
     api_image_running: int = Field(1, description="retrieve/describe requests with an uploaded image or HIR")
-    api_image_queue: int = Field(4, description="image requests waiting; more: 503 busy")
+    api_image_queue: int = Field(8, description="image requests waiting; more: 503 busy")
     api_queue_wait_s: float = Field(15.0, description="longest wait for a free worker before 503 busy")
     api_retry_after_s: int = Field(2, description="Retry-After (seconds) of a busy answer")
     api_max_body_bytes: int = Field(32 * 2**20, description="largest request body (413 above)")

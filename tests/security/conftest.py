@@ -21,7 +21,7 @@ from tests.integration.api.conftest import api_dataset, free_port, label_system 
 pytestmark = [pytest.mark.neo4j, pytest.mark.postgres]
 
 # small limits so each attack hits them quickly
-SERVE_ENV = {"RSKG_SPARQL_TIMEOUT_S": "6", "RSKG_SPARQL_WORKERS": "2", "RSKG_SPARQL_QUEUE": "2",
+SERVE_ENV = {"RSKG_SPARQL_TIMEOUT_S": "10", "RSKG_SPARQL_WORKERS": "2", "RSKG_SPARQL_QUEUE": "2",
              "RSKG_API_SEARCH_RUNNING": "1", "RSKG_API_SEARCH_QUEUE": "3"}
 
 

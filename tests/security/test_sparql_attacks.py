@@ -114,14 +114,14 @@ def _workers(pid: int) -> set[int]:
 
 
 def test_abandoned_query_is_cancelled(serve: Served) -> None:
-    """A client that gives up after 0.5 s: its query's worker is killed at once (well before the 6 s limit)
+    """A client that gives up after 0.5 s: its query's worker is killed at once (well before the 10 s limit)
     and replaced, and the endpoint answers the next query."""
     before = _workers(serve.process.pid)
     assert len(before) == 2, before
     t0 = time.monotonic()
     with contextlib.suppress(httpx.TimeoutException):
         sparql(serve, CROSS_JOIN, timeout=0.5)
-    while time.monotonic() - t0 < 4.5 and _workers(serve.process.pid) >= before:
+    while time.monotonic() - t0 < 8 and _workers(serve.process.pid) >= before:
         time.sleep(0.1)
     assert not before <= _workers(serve.process.pid), "the abandoned query's worker is still running"
     r = sparql(serve, "ASK { ?s ?p ?o }", timeout=30)
