@@ -8,20 +8,13 @@ a spatial filter. Time bounds are inclusive on ``acquired_at``; samples without 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from psycopg import sql
 
 from rskg import validation
+from rskg.catalog import filters as catalog_filters
+from rskg.catalog.filters import Where
 from rskg.errors import ValidationError
 from rskg.retrieval.model import RetrievalRequest
-
-
-@dataclass(frozen=True)
-class Where:
-    clause: sql.Composable
-    params: list[object]
-    active: bool                      # False: no filter at all (every sample is a candidate)
 
 
 def validate(req: RetrievalRequest) -> None:
@@ -35,36 +28,10 @@ def validate(req: RetrievalRequest) -> None:
 
 
 def where(req: RetrievalRequest, *, include_datasets: bool = True) -> Where:
-    parts: list[sql.Composable] = []
-    params: list[object] = []
-    fn = sql.SQL("ST_Within" if getattr(req, "spatial", "intersects") == "within" else "ST_Intersects")
-    if req.bbox is not None:
-        parts.append(sql.SQL("{}(s.footprint, ST_MakeEnvelope(%s, %s, %s, %s, 4326))").format(fn))
-        params.extend(float(v) for v in req.bbox)
-    if req.polygon_wkt is not None:
-        parts.append(sql.SQL("{}(s.footprint, ST_GeomFromText(%s, 4326))").format(fn))
-        params.append(req.polygon_wkt)
-    if req.time_from is not None:
-        parts.append(sql.SQL("s.acquired_at >= %s"))
-        params.append(req.time_from)
-    if req.time_to is not None:
-        parts.append(sql.SQL("s.acquired_at <= %s"))
-        params.append(req.time_to)
-    if req.sensors:
-        parts.append(sql.SQL("s.sensor = ANY(%s)"))
-        params.append(list(req.sensors))
-    if req.gsd_min is not None:
-        parts.append(sql.SQL("s.gsd_m >= %s"))
-        params.append(float(req.gsd_min))
-    if req.gsd_max is not None:
-        parts.append(sql.SQL("s.gsd_m <= %s"))
-        params.append(float(req.gsd_max))
-    if include_datasets and req.datasets:
-        parts.append(sql.SQL("s.dataset_id = ANY(%s)"))
-        params.append(list(req.datasets))
-    if not parts:
-        return Where(sql.SQL("TRUE"), [], False)
-    return Where(sql.SQL(" AND ").join(parts), params, True)
+    return catalog_filters.where(catalog_filters.SampleFilter(
+        datasets=req.datasets if include_datasets and req.datasets else None, sensors=req.sensors or None,
+        bbox=req.bbox, polygon_wkt=req.polygon_wkt, spatial=getattr(req, "spatial", "intersects"),
+        time_from=req.time_from, time_to=req.time_to, gsd_min=req.gsd_min, gsd_max=req.gsd_max))
 
 
 def candidate_ids(conn: object, req: RetrievalRequest) -> list[str] | None:
