@@ -350,6 +350,18 @@ def test_existing_collisions_are_found_and_repaired(ctx: Ctx, data_dir: Path, tm
     assert ctx.run(tmp_path, "imagefolder", ds).repaired == []
 
 
+def test_image_bomb_is_quarantined_before_decoding(ctx: Ctx, data_dir: Path, tmp_path: Path) -> None:
+    from tests.security.bombs import png_bomb
+
+    folder = tmp_path / "images" / "mixed"
+    folder.mkdir(parents=True)
+    shutil.copy(data_dir / "ucmerced/images/beach/beach00.jpg", folder)
+    (folder / "bomb.png").write_bytes(png_bomb(12_000))        # 12000 x 12000 in a few hundred KB
+    rep = ctx.run(tmp_path, "imagefolder", "test_ingest_bomb")
+    assert rep.ingested == 1
+    assert [(p, "megapixel budget" in r) for p, r in rep.quarantined] == [("images/mixed/bomb.png", True)]
+
+
 def test_ingest_over_http(ctx: Ctx, data_dir: Path) -> None:
     """An http:// dataset URL (fsspec HTTPFileSystem over a real local HTTP server with directory listings):
     discovery, the multi-label CSV and the pixels all come over HTTP, with the same samples and checksums as

@@ -41,6 +41,17 @@ def test_body_limit_is_413(serve: Served) -> None:
     assert serve.gql("{ __typename }", timeout=10).status_code == 200
 
 
+def test_huge_documents_and_ids_are_refused_cheaply(serve: Served) -> None:
+    doc = "{ " + "__typename " * 2_000_000 + "}"                    # 22 MB document
+    r = serve.post("/graphql", json={"query": doc}, timeout=60)
+    assert r.status_code == 200 and "characters (at most 100000)" in first_error(r)["message"]
+    r = serve.gql("query($id: ID!) { concept(id: $id) { id } }", {"id": "x" * 20_000_000}, timeout=60)
+    assert "$id has 20000000 characters (at most 10000)" in first_error(r)["message"]
+    r = serve.post("/graphql", content=b'{"query": "{ __typename }", "variables": {"id": "' + b"x" * 50_000_000 +
+                   b'"}}', headers={"Content-Type": "application/json"}, timeout=60)
+    assert r.status_code == 413
+
+
 @pytest.mark.parametrize(("query", "variables", "named"), [
     ('query($t: String!) { search(text: $t) { query } }', {"t": "river\u0000lake"}, "$t"),
     ('query($id: ID!) { concept(id: $id) { id } }', {"id": "x" * 200_000}, "$id"),
