@@ -14,8 +14,9 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style
 GRAPHIQL_CSP = ("default-src 'self'; img-src 'self' data: blob:; script-src 'self' 'unsafe-inline' "
                 "https://unpkg.com; style-src 'self' 'unsafe-inline' https://unpkg.com; connect-src 'self'; "
                 "font-src 'self' data: https://unpkg.com; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
-# pages that still carry inline scripts (until the bundled web app replaces them)
-INLINE_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
+# pages that still carry inline scripts (until the bundled web app replaces them); 'unsafe-eval' too, which their
+# Playwright tests need (page.wait_for_function evaluates strings)
+INLINE_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline' 'unsafe-eval'").replace(
     "style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 

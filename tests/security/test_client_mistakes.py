@@ -3,6 +3,7 @@ oversized bodies 413; pages with X-Frame-Options and a CSP."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -115,3 +116,15 @@ def test_pages_send_security_headers(serve: Served) -> None:
         csp = r.headers.get("content-security-policy", "")
         assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, (path, csp)
         assert r.headers.get("x-content-type-options") == "nosniff"
+
+
+def test_refusals_log_one_line_without_traceback(serve: Served) -> None:
+    mark = len(serve.log_text())
+    reject = 'mutation { rejectMapping(decisionId: 987654321, author: "t") { __typename } }'
+    for headers in ({}, {"Authorization": "Bearer wrong-token"}):
+        r = serve.post("/graphql", json={"query": reject}, headers=headers)
+        assert first_error(r)["extensions"]["code"] == "UNAUTHENTICATED"
+    first_error(serve.gql('query($id: ID!) { concept(id: $id) { id } }', {"id": "a\u0000b"}))
+    time.sleep(0.5)
+    new = serve.log_text()[mark:]
+    assert "Traceback" not in new, new[-3000:]
