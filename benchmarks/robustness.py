@@ -228,6 +228,11 @@ def report(o: dict[str, Any]) -> str:
         f"- concept_p99_under_search_s: **{o['concept_p99_under_search_s']}** (target < 0.5 s)",
         f"- peak_rss_mb (server + SPARQL workers, VmHWM): **{o['peak_rss_mb']}**",
         "",
+        "Caveat: the benchmark dataset has no image features, so `search` runs the text encoder and the concept "
+        "route only (about 0.1 s each here; no supplementary image search, no caption-learned map). A full "
+        "install spends more per search; the admission limits are the same, so more searches wait or get 503, "
+        "while the other kinds keep their own workers. Numbers vary with the machine's load (shared).",
+        "",
     ]
     return "\n".join(lines)
 
