@@ -4,27 +4,60 @@ the Neo4j Browser guide and /healthz. Services are built once in the lifespan an
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import HTTPException  # strawberry's HTTP error (its dependency)
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
+from api.admission import Admission
 from api.context import Context
 from api.db import Db
+from api.errors import add_hints
+from api.middleware import CSP, GRAPHIQL_CSP, INLINE_CSP, BodyLimit, SecurityHeaders
 from api.schema import build_schema
+from ontology.sparql_http import sparql_pool
+from ontology.sparql_pool import SparqlPool
 from rskg.services import Services
 from rskg.settings import Settings
 
 log = logging.getLogger("rskg.api")
+HEALTH_TIMEOUT_S = 3.0
+
+# pages still carrying inline <script>/<style> (relaxed CSP until the bundled web app replaces them)
+INLINE_SCRIPT_PAGES = ("/", "/review/", "/labelling")
 
 
 class RskgGraphQL(GraphQL[Context, None]):
+    def parse_json(self, data: str | bytes) -> Any:
+        """The request body: strict UTF-8 JSON holding one object, else HTTP 400 saying what is wrong."""
+        if isinstance(data, bytes):
+            try:
+                data = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise HTTPException(400, "the request body is not valid UTF-8") from exc
+        try:
+            value = json.loads(data)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise HTTPException(400, "the request body is not valid JSON") from exc
+        if not isinstance(value, dict):
+            raise HTTPException(400, 'the request body must be a JSON object: {"query": "...", "variables": {...}}')
+        return value
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        add_hints(result.errors)
+        return await super().process_result(request, result)
+
     async def get_context(self, request: Any, response: Any = None) -> Context:
         services: Services = request.app.state.services
         return Context(request=request, response=response, settings=request.app.state.settings,
@@ -32,26 +65,27 @@ class RskgGraphQL(GraphQL[Context, None]):
 
 
 async def healthz(request: Request) -> JSONResponse:
-    import asyncio
-
+    """Both servers answer a trivial query within a few seconds: 200 ok, else 503 naming the one down."""
     services: Services = request.app.state.services
 
-    def check() -> dict[str, str]:
-        out = {}
-        try:
-            services.driver.execute_query("RETURN 1")
-            out["neo4j"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - reported, not raised
-            out["neo4j"] = f"error: {type(exc).__name__}"
-        try:
-            with services.connection() as conn:
-                conn.execute("SELECT 1")
-            out["postgres"] = "ok"
-        except Exception as exc:  # noqa: BLE001
-            out["postgres"] = f"error: {type(exc).__name__}"
-        return out
+    def neo4j() -> None:
+        services.driver.execute_query("RETURN 1", timeout=HEALTH_TIMEOUT_S)
 
-    status = await asyncio.to_thread(check)
+    def postgres() -> None:
+        with services.pool.connection(timeout=HEALTH_TIMEOUT_S) as conn:
+            conn.execute("SELECT 1")
+
+    async def check(fn: Any) -> str:
+        try:
+            await asyncio.wait_for(asyncio.to_thread(fn), HEALTH_TIMEOUT_S + 1)
+            return "ok"
+        except TimeoutError:
+            return "error: no answer within the time limit"
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            return f"error: {type(exc).__name__}"
+
+    n, p = await asyncio.gather(check(neo4j), check(postgres))
+    status = {"neo4j": n, "postgres": p}
     ok = all(v == "ok" for v in status.values())
     return JSONResponse({"status": "ok" if ok else "degraded", **status}, status_code=200 if ok else 503)
 
@@ -86,28 +120,37 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         svc.pool            # noqa: B018
         app.state.services = svc
         app.state.settings = settings
+        app.state.sparql = sparql
+        app.state.admission = Admission(settings)
         if own:   # load the retrieval caches before serving: no request pays for (or queues behind) the loading
             await asyncio.to_thread(_warm_retrieval, svc)
+            await asyncio.to_thread(sparql.warm)
         try:
             yield
         finally:
+            sparql.close()
+            app.state.admission.close()
             if own:
                 svc.close()
 
+    sparql = sparql_pool(settings)
     graphql_app = RskgGraphQL(build_schema(), graphql_ide="graphiql")
     routes: list[BaseRoute] = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         Route("/healthz", healthz),
     ]
-    routes += _extra_routes(settings)
+    routes += _extra_routes(settings, sparql)
     routes += __import__("api.labelling", fromlist=["labelling_routes"]).labelling_routes()
-    return Starlette(routes=routes, lifespan=lifespan)
+    inline = {p: INLINE_CSP for p in INLINE_SCRIPT_PAGES}
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[
+        Middleware(SecurityHeaders, csp=CSP, csp_by_path={"/graphql": GRAPHIQL_CSP, **inline}),
+        Middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)])
 
 
-def _extra_routes(settings: Settings) -> list[BaseRoute]:
+def _extra_routes(settings: Settings, sparql: SparqlPool) -> list[BaseRoute]:
     from api.web import web_routes
 
-    return web_routes(settings)
+    return web_routes(settings, sparql)
 
 
 __all__ = ["create_app", "Response"]

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from psycopg.sql import Composable
+
 from rskg.services import Services
 
 T = TypeVar("T")
@@ -42,9 +44,10 @@ class Db:
 
         return await asyncio.to_thread(run)
 
-    async def sql(self, query: str, params: Sequence[Any] | dict[str, Any] = (), /) -> list[tuple[Any, ...]]:
+    async def sql(self, query: str | Composable, params: Sequence[Any] | dict[str, Any] = (), /
+                  ) -> list[tuple[Any, ...]]:
         self.counter.postgres += 1
-        self.counter.statements.append(query)
+        self.counter.statements.append(query if isinstance(query, str) else repr(query))
 
         def run() -> list[tuple[Any, ...]]:
             with self.services.connection() as conn:

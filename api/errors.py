@@ -39,6 +39,8 @@ def _shown(error: GraphQLError) -> bool:
         return True
     if isinstance(orig, RskgError):
         return True
+    if error.path is None and error.message.startswith("Variable '$"):   # a variable's value failed coercion
+        return True
     return bool(error.extensions and error.extensions.get("code") == "UNAUTHENTICATED")
 
 
@@ -49,6 +51,14 @@ def should_mask_error(error: GraphQLError) -> bool:
     return True
 
 
+def add_hints(errors: list[GraphQLError] | None) -> None:
+    """``extensions: {code, hint}`` on errors that come from an RskgError (also those raised before execution)."""
+    for err in errors or []:
+        orig = err.original_error
+        if isinstance(orig, RskgError) and "code" not in (err.extensions or {}):
+            err.extensions = {**(err.extensions or {}), "code": type(orig).__name__, "hint": orig.hint}
+
+
 class RskgErrorHints(SchemaExtension):
     """Adds ``extensions: {code, hint}`` to errors that come from an RskgError."""
 
@@ -56,6 +66,11 @@ class RskgErrorHints(SchemaExtension):
         yield
         result = self.execution_context.result
         for err in getattr(result, "errors", None) or []:
+            if isinstance(err.original_error, RecursionError) or "maximum recursion depth" in err.message:
+                err.message = "the query nests too deeply (fragments or selections)"
+                err.extensions = {**(err.extensions or {}), "code": "ValidationError",
+                                  "hint": "Use fewer nested fragments or selections."}
+                continue
             orig = err.original_error
             if isinstance(orig, RskgError):
                 err.extensions = {**(err.extensions or {}), "code": type(orig).__name__, "hint": orig.hint}

@@ -12,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 from api.guide import guide_html
 from api.thumbnails import thumbnail
 from ontology.sparql_http import create_sparql_app
+from ontology.sparql_pool import SparqlPool
 from rskg.settings import Settings
 
 PAGES = Path(__file__).parent / "pages"
@@ -30,7 +31,7 @@ async def guide(request: Request) -> Response:
     return HTMLResponse(guide_html(), headers=GUIDE_HEADERS)
 
 
-def web_routes(settings: Settings) -> list[BaseRoute]:
+def web_routes(settings: Settings, sparql: SparqlPool | None = None) -> list[BaseRoute]:
     async def index(request: Request) -> Response:
         return FileResponse(PAGES / "index.html", media_type="text/html")
 
@@ -47,5 +48,5 @@ def web_routes(settings: Settings) -> list[BaseRoute]:
         Route("/thumbnails/{name:path}", thumbnail),
         Route("/guide/rskg.html", guide, methods=["GET", "OPTIONS"]),
         Mount("/static", app=StaticFiles(directory=PAGES / "static"), name="static"),
-        Mount("/sparql", app=create_sparql_app(settings)),
+        Mount("/sparql", app=create_sparql_app(settings, sparql)),
     ]

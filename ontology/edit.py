@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,9 +33,15 @@ from rskg.errors import NotFoundError, ValidationError
 Graphs = dict[str, Graph]
 
 
+def lock_path(ontology_dir: Path) -> Path:
+    """The edit lock of an ontology folder: in the temp dir (never a file left in the work tree)."""
+    key = hashlib.sha256(str(Path(ontology_dir).resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"rskg-ontology-edit-{key}.lock"
+
+
 @contextmanager
 def _locked(ontology_dir: Path) -> Iterator[None]:
-    with open(Path(ontology_dir) / ".edit.lock", "w") as fh:
+    with open(lock_path(ontology_dir), "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

@@ -10,7 +10,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyparsing import ParseResults
 from rdflib import Graph
+from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.query import Result
 
 from ontology.render import new_graph
@@ -18,13 +21,56 @@ from ontology.store import load_graph, version_of
 from rskg.errors import ValidationError
 
 # Update operations of SPARQL 1.1 Update; comments and string literals are stripped before the check.
-_UPDATE = re.compile(r"\b(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b", re.IGNORECASE)
+# Keywords only: not variables (?copy, $add), prefixed names (ex:add, add:x) or parts of longer names.
+_UPDATE = re.compile(r"(?<![?$:\w-])(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)(?![\w:-])",
+                     re.IGNORECASE)
 _STRINGS = re.compile(r"(\"\"\"[\s\S]*?\"\"\"|'''[\s\S]*?'''|\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|<[^<>\s]*>)")
 _COMMENT = re.compile(r"#[^\n]*")
 
 JSON, CSV, TSV, TURTLE, XML = ("application/sparql-results+json", "text/csv", "text/tab-separated-values",
                                "text/turtle", "application/sparql-results+xml")
 FORMATS = {"json": JSON, "csv": CSV, "tsv": TSV, "turtle": TURTLE, "xml": XML}
+
+
+_BINDINGS = [JSON, XML, CSV, TSV]
+_GRAPH = [TURTLE]
+_ALIASES = {"application/json": JSON, "application/xml": XML, "text/xml": XML}
+
+
+def _accepted(header: str) -> list[tuple[float, str]]:
+    out: list[tuple[float, str]] = []
+    for i, part in enumerate(header.split(",")):
+        fields = [f.strip() for f in part.split(";")]
+        if not fields[0]:
+            continue
+        q = 1.0
+        for f in fields[1:]:
+            if f.startswith("q="):
+                try:
+                    q = float(f[2:])
+                except ValueError:
+                    q = 0.0
+        out.append((-q + i * 1e-6, _ALIASES.get(fields[0].lower(), fields[0].lower())))
+    return sorted(out)
+
+
+def negotiate(accept: str | None, is_graph: bool, fmt: str | None = None) -> str | None:
+    """Media type to answer with, or None when nothing acceptable can be produced (406)."""
+    offered = _GRAPH if is_graph else _BINDINGS
+    if fmt:
+        wanted = FORMATS.get(fmt)
+        return wanted if wanted in offered else None
+    if not accept:
+        return offered[0]
+    for negq, mt in _accepted(accept):
+        if negq >= 0:           # q=0 means "not acceptable"
+            continue
+        if mt in offered:
+            return mt
+        if mt in ("*/*", "application/*", "text/*"):
+            prefix = mt.split("/")[0]
+            return next((o for o in offered if prefix == "*" or o.startswith(prefix + "/")), None)
+    return None
 
 
 @dataclass
@@ -85,10 +131,42 @@ def check_read_only(query: str) -> None:
                               "Change the label system with `rskg ontology add|rename|move|merge|synonym|align`.")
 
 
+def _node_names(node: object, out: set[str], depth: int = 0) -> set[str]:
+    if depth > 200:
+        raise ValidationError("SPARQL query is nested too deeply", "Use at most 200 nested groups.")
+    if isinstance(node, CompValue):
+        out.add(node.name)
+        for v in node.values():
+            _node_names(v, out, depth + 1)
+    elif isinstance(node, list | tuple | ParseResults):
+        for v in node:
+            _node_names(v, out, depth + 1)
+    return out
+
+
+def check_local_only(query: str) -> None:
+    """Refuse what would make the server fetch a URL: ``SERVICE`` (federated query) and ``FROM``/``FROM NAMED``
+    (rdflib loads those graphs from the web). Raises ValidationError for a query that does not parse."""
+    try:
+        tree = parseQuery(query)
+    except RecursionError as exc:
+        raise ValidationError("SPARQL query is nested too deeply", "Use fewer nested groups.") from exc
+    except Exception as exc:  # pyparsing errors
+        raise ValidationError(f"SPARQL query failed: {exc}", "Check the query syntax and prefixes.") from exc
+    names = _node_names(tree, set())
+    if "ServiceGraphPattern" in names:
+        raise ValidationError("SPARQL SERVICE is not allowed: this endpoint never fetches remote data",
+                              "Query the label system only; federate on your side.")
+    if "DatasetClause" in names:
+        raise ValidationError("SPARQL FROM / FROM NAMED is not allowed: this endpoint never loads remote graphs",
+                              "Drop the FROM clause: the default graph is the whole label system.")
+
+
 def run_query(graph: Graph, query: str) -> QueryResult:
     if not query or not query.strip():
         raise ValidationError("empty SPARQL query", "Pass a SELECT, ASK, CONSTRUCT or DESCRIBE query.")
     check_read_only(query)
+    check_local_only(query)
     try:
         result = graph.query(query)
     except Exception as exc:  # pyparsing / rdflib evaluation errors

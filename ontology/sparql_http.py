@@ -11,61 +11,34 @@ INSERT/DELETE/LOAD/CLEAR/...) and malformed queries get 400 with a plain-text me
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from ontology.sparql import CSV, FORMATS, JSON, TSV, TURTLE, XML, GraphCache, run_query
+from ontology.sparql import negotiate
+from ontology.sparql_pool import SparqlBusy, SparqlLimits, SparqlPool
 from rskg.errors import RskgError
 from rskg.settings import Settings
 
-_BINDINGS = [JSON, XML, CSV, TSV]
-_GRAPH = [TURTLE]
-_ALIASES = {"application/json": JSON, "application/xml": XML, "text/xml": XML}
+__all__ = ["create_sparql_app", "negotiate", "sparql_pool"]
+
+def _error(message: str, status: int = 400, headers: dict[str, str] | None = None) -> PlainTextResponse:
+    return PlainTextResponse(message + "\n", status_code=status, headers=headers)
 
 
-def _accepted(header: str) -> list[tuple[float, str]]:
-    out: list[tuple[float, str]] = []
-    for i, part in enumerate(header.split(",")):
-        fields = [f.strip() for f in part.split(";")]
-        if not fields[0]:
-            continue
-        q = 1.0
-        for f in fields[1:]:
-            if f.startswith("q="):
-                try:
-                    q = float(f[2:])
-                except ValueError:
-                    q = 0.0
-        out.append((-q + i * 1e-6, _ALIASES.get(fields[0].lower(), fields[0].lower())))
-    return sorted(out)
+async def _body_text(request: Request, limit: int) -> str:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise RskgError(f"SPARQL query is longer than {limit} bytes", "Send a shorter query.")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RskgError("SPARQL query is not valid UTF-8", "Send the query text encoded as UTF-8.") from exc
 
 
-def negotiate(accept: str | None, is_graph: bool, fmt: str | None = None) -> str | None:
-    """Media type to answer with, or None when nothing acceptable can be produced (406)."""
-    offered = _GRAPH if is_graph else _BINDINGS
-    if fmt:
-        wanted = FORMATS.get(fmt)
-        return wanted if wanted in offered else None
-    if not accept:
-        return offered[0]
-    for negq, mt in _accepted(accept):
-        if negq >= 0:           # q=0 means "not acceptable"
-            continue
-        if mt in offered:
-            return mt
-        if mt in ("*/*", "application/*", "text/*"):
-            prefix = mt.split("/")[0]
-            return next((o for o in offered if prefix == "*" or o.startswith(prefix + "/")), None)
-    return None
-
-
-def _error(message: str, status: int = 400) -> PlainTextResponse:
-    return PlainTextResponse(message + "\n", status_code=status)
-
-
-async def _extract_query(request: Request) -> str:
+async def _extract_query(request: Request, limit: int) -> str:
     if request.method == "GET":
         if "update" in request.query_params:
             raise RskgError("SPARQL update is not supported: this endpoint is read-only")
@@ -74,33 +47,47 @@ async def _extract_query(request: Request) -> str:
     if ctype == "application/sparql-update":
         raise RskgError("SPARQL update is not supported: this endpoint is read-only")
     if ctype == "application/sparql-query":
-        return (await request.body()).decode("utf-8")
+        return await _body_text(request, limit)
     if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.form()
+        form = await request.form(max_files=0, max_fields=16, max_part_size=limit)
         if "update" in form:
             raise RskgError("SPARQL update is not supported: this endpoint is read-only")
         return str(form.get("query", ""))
     raise RskgError(f"unsupported content type {ctype or '(none)'}: use application/sparql-query or a form")
 
 
-def create_sparql_app(settings: Settings) -> Starlette:
-    cache = GraphCache(settings.ontology_dir)
+def sparql_pool(settings: Settings) -> SparqlPool:
+    return SparqlPool(settings.ontology_dir, SparqlLimits(
+        workers=settings.sparql_workers, queue=settings.sparql_queue, timeout_s=settings.sparql_timeout_s,
+        max_rows=settings.sparql_max_rows, memory_mb=settings.sparql_memory_mb))
+
+
+def create_sparql_app(settings: Settings, pool: SparqlPool | None = None) -> Starlette:
+    """The endpoint; queries run in ``pool`` (one of its own, started at the first query, when None)."""
+    workers = pool or sparql_pool(settings)
+    limit = settings.sparql_max_query_bytes
 
     async def endpoint(request: Request) -> Response:
         try:
-            query = await _extract_query(request)
+            query = await _extract_query(request, limit)
             if not query.strip():
                 return _error("missing 'query' parameter (SPARQL 1.1 Protocol: GET ?query=... or POST)")
-            graph = await run_in_threadpool(cache.graph)
-            result = await run_in_threadpool(run_query, graph, query)
-            media = negotiate(request.headers.get("accept"), result.is_graph, request.query_params.get("format"))
-            if media is None:
-                offered = ", ".join(_GRAPH if result.is_graph else _BINDINGS)
-                return _error(f"not acceptable: this {result.kind} result is available as {offered}", 406)
-            body, ctype = await run_in_threadpool(result.serialize, media)
+            if len(query.encode("utf-8", "surrogatepass")) > limit:
+                return _error(f"SPARQL query is longer than {limit} bytes")
+            if "\x00" in query:
+                return _error("SPARQL query contains a NUL character")
+            ans = await workers.run(query, request.headers.get("accept"), request.query_params.get("format"),
+                                    request.is_disconnected)
+        except SparqlBusy as exc:
+            return _error(f"{exc.message} ({exc.hint})", 503, {"Retry-After": "2"})
         except RskgError as exc:
             return _error(exc.message + (f" ({exc.hint})" if exc.hint else ""))
-        return Response(body, media_type=ctype.split(";")[0],
-                        headers={"content-type": ctype, "x-rskg-ontology-version": cache.version})
+        headers = {"content-type": ans.content_type}
+        if ans.version:
+            headers["x-rskg-ontology-version"] = ans.version
+        return Response(ans.body, status_code=ans.status, media_type=ans.content_type.split(";")[0],
+                        headers=headers)
 
-    return Starlette(routes=[Route("/", endpoint, methods=["GET", "POST"])])
+    app = Starlette(routes=[Route("/", endpoint, methods=["GET", "POST"])])
+    app.state.sparql_pool = workers
+    return app

@@ -43,8 +43,10 @@ def open_pool(settings: Settings) -> ConnectionPool:
     from rskg.servers.postgres_local import PostgresLocal
 
     PostgresLocal(settings).connect(timeout=5).close()
+    # fail fast: a connection attempt gives up after 5 s and a request waits at most pg_pool_timeout_s for
+    # a pooled connection (then PoolTimeout) instead of stalling while the server is unreachable
     pool = ConnectionPool(settings.pg_dsn, min_size=1, max_size=settings.pg_pool_max, open=False,
-                          kwargs={"autocommit": True})
+                          timeout=settings.pg_pool_timeout_s, kwargs={"autocommit": True, "connect_timeout": 5})
     pool.open(wait=True, timeout=10)
     return pool
 

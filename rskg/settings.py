@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_API_TOKEN = "rskg-dev-token"   # known to everyone: `rskg serve` uses it on loopback only
 
 
 def _abs(p: Path) -> Path:
@@ -46,6 +47,7 @@ class Settings(BaseSettings):
     pg_db: str = "rskg"
     pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
     pg_pool_max: int = 8
+    pg_pool_timeout_s: float = Field(10.0, description="longest wait for a pooled PostgreSQL connection")
 
     startup_timeout_s: float = 180.0
 
@@ -103,7 +105,22 @@ class Settings(BaseSettings):
     # --- API -----------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_token: str = "rskg-dev-token"
+    api_token: str = DEFAULT_API_TOKEN
+    api_search_running: int = Field(2, description="search (and describe) requests running at once")
+    api_search_queue: int = Field(32, description="search (and describe) requests waiting; more: 503 busy")
+    api_retrieve_running: int = Field(4, description="retrieve requests running at once")
+    api_retrieve_queue: int = Field(256, description="retrieve requests waiting; more: 503 busy")
+    api_image_running: int = Field(1, description="retrieve/describe requests with an uploaded image or HIR")
+    api_image_queue: int = Field(8, description="image requests waiting; more: 503 busy")
+    api_queue_wait_s: float = Field(15.0, description="longest wait for a free worker before 503 busy")
+    api_retry_after_s: int = Field(2, description="Retry-After (seconds) of a busy answer")
+    api_max_body_bytes: int = Field(32 * 2**20, description="largest request body (413 above)")
+    sparql_workers: int = Field(2, description="SPARQL worker processes (queries running at once)")
+    sparql_queue: int = Field(8, description="SPARQL queries waiting for a worker before 503 busy")
+    sparql_timeout_s: float = Field(10.0, description="wall-clock limit of one SPARQL query (worker killed)")
+    sparql_max_rows: int = Field(10_000, description="most rows (SELECT) or triples (CONSTRUCT) of a result")
+    sparql_memory_mb: int = Field(1024, description="address-space cap of a SPARQL worker process")
+    sparql_max_query_bytes: int = Field(64 * 1024, description="longest SPARQL query text")
 
     @field_validator("home", "data_dir", "ontology_dir", "pg_bin", mode="after")
     @classmethod

@@ -14,7 +14,7 @@ from api.concepts import loaders as cld
 from api.concepts.queries import resolve_id
 from api.context import Info
 from api.pagination import Edge, PageInfo, check_first, decode_cursor, encode_cursor
-from rskg.errors import ValidationError
+from rskg import validation
 
 
 @strawberry.input(description="Sample filters; every given filter must hold (AND).")
@@ -32,9 +32,7 @@ class SampleFilter:
 def _check_bbox(bbox: list[float] | None) -> None:
     if bbox is None:
         return
-    if len(bbox) != 4 or not (-180 <= bbox[0] <= bbox[2] <= 180 and -90 <= bbox[1] <= bbox[3] <= 90):
-        raise ValidationError(f"bbox {bbox} is not [minLon, minLat, maxLon, maxLat] in WGS 84",
-                              "Give four numbers: min longitude, min latitude, max longitude, max latitude.")
+    validation.bbox(bbox)
 
 
 async def search_samples(info: Info, f: SampleFilter | None, first: int, after: str | None) -> SampleConnection:

@@ -11,23 +11,6 @@ LABEL_SETS_BY_SAMPLE = """
 SELECT sample_id, label_set, label FROM sample_labels WHERE sample_id = ANY(%s) ORDER BY sample_id, label_set, label
 """
 
-# Filter fragments of the sample search; each takes its values as parameters.
-F_DATASETS = "s.dataset_id = ANY(%s)"
-F_SENSORS = "s.sensor = ANY(%s)"
-F_LABELS = "EXISTS (SELECT 1 FROM sample_labels sl WHERE sl.sample_id = s.id AND sl.label = ANY(%s))"
-F_PAIRS = """EXISTS (SELECT 1 FROM sample_labels sl
-        JOIN unnest(%s::text[], %s::text[]) AS q(label_set, label)
-          ON sl.label_set = q.label_set AND sl.label = q.label
-        WHERE sl.sample_id = s.id)"""
-F_BBOX = "ST_Intersects(s.footprint, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"
-F_TIME_FROM = "s.acquired_at >= %s"
-F_TIME_TO = "s.acquired_at <= %s"
-F_AFTER = "s.id > %s"
-F_NONE = "false"
-
-SEARCH_SAMPLES = "SELECT {cols} FROM samples s WHERE {where} ORDER BY s.id LIMIT %s"
-COUNT_SAMPLES = "SELECT count(*) FROM samples s WHERE {where}"
-
 DATASETS = """
 MATCH (d:Dataset)
 RETURN d {.*} AS node ORDER BY d.id

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import strawberry
 
+from api.admission import admitted
 from api.context import Info
 from api.retrieval.types import RetrievalInput, RetrievalResult
 from api.uploads import decode_image
-from rskg.errors import ValidationError
+from rskg import validation
 from rskg.retrieval.model import RetrievalRequest
 
 
 def to_request(i: RetrievalInput) -> RetrievalRequest:
-    bbox = None
-    if i.bbox is not None:
-        if len(i.bbox) != 4:
-            raise ValidationError(f"bbox has {len(i.bbox)} numbers", "Give [minLon, minLat, maxLon, maxLat].")
-        bbox = (i.bbox[0], i.bbox[1], i.bbox[2], i.bbox[3])
+    bbox = validation.bbox(i.bbox)
     return RetrievalRequest(
         labels=list(i.labels), bbox=bbox, polygon_wkt=i.polygon_wkt, spatial=i.spatial, time_from=i.time_from,
         time_to=i.time_to, sensors=i.sensors, gsd_min=i.gsd_min, gsd_max=i.gsd_max, datasets=i.datasets,
@@ -37,6 +34,7 @@ class RetrievalQueries:
         from rskg.retrieval.pipeline import retrieve
 
         ctx = info.context
-        req = to_request(request)
-        result = await ctx.db.call(retrieve, ctx.services, ctx.settings, req)
+        heavy = request.example_image_base64 is not None or bool(request.rerank_hir)
+        result = await admitted(ctx, "image" if heavy else "retrieve",
+                                lambda: retrieve(ctx.services, ctx.settings, to_request(request)))
         return RetrievalResult.of(result)

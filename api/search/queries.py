@@ -3,8 +3,11 @@ over-long text, bad image) come back as GraphQL errors with their hint (api.erro
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
+from api.admission import admitted
 from api.context import Info
 from api.search.types import Description, SearchResult
 from api.uploads import decode_image
@@ -19,7 +22,7 @@ class SearchQueries:
         from rskg.search.service import search
 
         ctx = info.context
-        r = await ctx.db.call(search, ctx.services, ctx.settings, text, limit, route, datasets)
+        r = await admitted(ctx, "search", search, ctx.services, ctx.settings, text, limit, route, datasets)
         return SearchResult.of(r)
 
     @strawberry.field(description="Image -> text: the concepts (with hierarchy levels) an image is closest to. "
@@ -28,7 +31,10 @@ class SearchQueries:
                        top: int = 10) -> Description:
         from rskg.search.describe import describe
 
-        image = decode_image(image_base64, "imageBase64")
         ctx = info.context
-        d = await ctx.db.call(describe, ctx.services, ctx.settings, sample_id, image, top)
+
+        def run() -> Any:
+            return describe(ctx.services, ctx.settings, sample_id, decode_image(image_base64, "imageBase64"), top)
+
+        d = await admitted(ctx, "image" if image_base64 is not None else "describe", run)
         return Description.of(d)

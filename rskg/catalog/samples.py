@@ -66,6 +66,11 @@ SELECT_LABEL_EDGES = """
 SELECT sl.sample_id, sl.label_set, sl.label FROM sample_labels sl JOIN samples s ON s.id = sl.sample_id
 WHERE s.dataset_id = %s ORDER BY sl.sample_id
 """
+SELECT_COLLISIONS = """
+SELECT dataset_id, storage, array_agg(source_path ORDER BY source_path), array_agg(sha256 ORDER BY source_path)
+FROM samples WHERE (%(dataset)s::text IS NULL OR dataset_id = %(dataset)s::text)
+GROUP BY dataset_id, storage HAVING count(*) > 1 ORDER BY dataset_id, storage
+"""
 COUNT_SAMPLES = "SELECT count(*) FROM samples WHERE dataset_id = %s"
 START_JOB = "INSERT INTO ingest_jobs (dataset_id, url, engine) VALUES (%s, %s, %s) RETURNING id"
 FINISH_JOB = """
@@ -122,6 +127,21 @@ def samples(conn: Connection, dataset_id: str) -> list[tuple[str, int, str]]:
 
 def label_edges(conn: Connection, dataset_id: str) -> list[tuple[str, str, str]]:
     return list(conn.execute(SELECT_LABEL_EDGES, (dataset_id,)).fetchall())
+
+
+@dataclass
+class Collision:
+    """Samples that share one pixel array (written by the lossy keys of before): all but one show wrong pixels."""
+    dataset_id: str
+    storage: str
+    source_paths: list[str]
+    sha256s: list[str]
+
+
+def collisions(conn: Connection, dataset_id: str | None = None) -> list[Collision]:
+    """Storage paths shared by more than one sample (of ``dataset_id``, or of every dataset)."""
+    return [Collision(d, st, list(paths), [s.strip() for s in shas])
+            for d, st, paths, shas in conn.execute(SELECT_COLLISIONS, {"dataset": dataset_id}).fetchall()]
 
 
 def count(conn: Connection, dataset_id: str) -> int:

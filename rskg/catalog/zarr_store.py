@@ -10,7 +10,9 @@ Layout under ``settings.zarr_path`` (a local folder or any fsspec URL)::
     features/<dataset>/<encoder>/ids      str (N,)          sample id of each row
     features/<dataset>/<encoder>/vector_ids int64 (N,)      FAISS key of each row; -1 = unfinished row
 
-``<sample key>`` is the sample's path relative to the dataset root, without its suffix. Arrays are
+``<sample key>`` is the sample's path relative to the dataset root made Zarr-safe (odd characters -> ``_``,
+for reading only) plus ``-`` and 16 hex digits of the SHA-256 of the exact relative path, so two different
+paths never share an array (``dup.jpg``/``dup.png``, ``a b.jpg``/``a_b.jpg`` differ). Arrays are
 chunked (at most 256 x 256 pixels per chunk) and zstd-compressed. Writing a sample twice overwrites
 it, so pixel writes are idempotent. Feature rows are appended vectors -> ids -> vector_ids, so a
 row whose vector_id is still -1 was cut short by a crash and is ignored (and compacted away).
@@ -18,7 +20,7 @@ row whose vector_id is still -1 was cut short by a crash and is ignored (and com
 
 from __future__ import annotations
 
-import posixpath
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -42,10 +44,16 @@ def open_root(location: str | Path) -> zarr.Group:
     return zarr.open_group(store, mode="a", zarr_format=3)
 
 
+def safe_name(text: str) -> str:
+    """A Zarr-safe rewrite of ``text`` (odd characters replaced): lossy, so never a key on its own."""
+    return _UNSAFE.sub("_", text).strip("/").replace("..", "_")
+
+
 def sample_key(rel_path: str) -> str:
-    """Zarr-safe key of a sample: its relative path without suffix, odd characters replaced."""
-    stem, _ = posixpath.splitext(rel_path)
-    return _UNSAFE.sub("_", stem).strip("/").replace("..", "_")
+    """Collision-free key of a sample: the readable (lossy) path plus a hash of the exact relative path."""
+    digest = hashlib.sha256(rel_path.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    parts = [p.lstrip("_") or "x" for p in safe_name(rel_path).split("/") if p]
+    return "/".join([*parts[:-1], f"{parts[-1] if parts else 'x'}-{digest}"])
 
 
 def _chunks(shape: tuple[int, ...], spatial_axes: tuple[int, int]) -> tuple[int, ...]:
@@ -121,7 +129,7 @@ class FeatureStore:
     """Append-only feature rows of one dataset for one encoder version."""
 
     def __init__(self, root: zarr.Group, dataset: str, encoder_version: str, dim: int) -> None:
-        self.name = f"features/{dataset}/{sample_key(encoder_version)}"
+        self.name = f"features/{dataset}/{safe_name(encoder_version)}"
         self.dim = dim
         self.root = root
         group = root.require_group(self.name)

@@ -68,6 +68,9 @@ def ingest(
                        f"index +{rr.index_added}{' (rebuilt)' if rr.index_rebuilt else ''}")
     if rep.onboarding is not None:
         typer.echo(rep.onboarding.summary())
+    if rep.repaired:
+        typer.echo(f"repaired {len(rep.repaired)} samples that shared a pixel array with another sample "
+                   "(written again under their own storage key)")
     if rep.labels_attached:
         typer.echo(f"labels attached to samples already in: {rep.labels_attached}")
     if rep.quarantined:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from rskg import validation
 from rskg.errors import ValidationError
 from rskg.retrieval.model import RetrievalRequest, RetrievalResult
 from rskg.services import Services
@@ -58,18 +59,11 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
         parts = tuple(float(v) for v in text.split(","))
     except ValueError as exc:
         raise ValidationError(f"--bbox {text!r} is not four numbers", BBOX_HINT) from exc
-    if len(parts) != 4:
-        raise ValidationError(f"--bbox {text!r} is not four numbers", BBOX_HINT)
-    return parts
+    return validation.bbox(parts, "--bbox")
 
 
-def _date(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ValidationError(f"{text!r} is not a date", "Use ISO dates, e.g. 2017-06-01 or 2017-06-01T12:00.") from exc
+def _date(text: str | None, name: str = "date") -> datetime | None:
+    return validation.date(text, name)
 
 
 # the options `rskg retrieve` and `rskg dataset build` share (one declaration each)
@@ -96,7 +90,8 @@ def _request(labels: list[str], bbox: str | None, date_from: str | None, date_to
         if not example_image.is_file():
             raise ValidationError(f"--example-image {example_image} is not a file", "Give the path of a PNG/JPEG/TIFF.")
         image = example_image.read_bytes()
-    return RetrievalRequest(labels=labels, bbox=_bbox(bbox), time_from=_date(date_from), time_to=_date(date_to),
+    return RetrievalRequest(labels=labels, bbox=_bbox(bbox),
+                            time_from=_date(date_from, "--from"), time_to=_date(date_to, "--to"),
                             datasets=[d for d in datasets.split(",") if d] if datasets else None,
                             similarity_threshold=threshold, k_per_prototype=k, limit_supplementary=limit,
                             rerank_hir=hir, example_sample_id=example, max_distance=max_distance,

@@ -63,6 +63,7 @@ class IngestReport:
     skipped: int = 0
     quarantined: list[tuple[str, str]] = field(default_factory=list)
     labels_attached: int = 0
+    repaired: list[str] = field(default_factory=list)   # samples re-written because they shared a pixel array
     interrupted_jobs: list[int] = field(default_factory=list)
     total_in_catalog: int = 0
     seconds: float = 0.0
@@ -181,6 +182,20 @@ class Ingestor:
             have = set(catalog.label_edges(conn, self.dataset_id))
             rep.labels_attached = catalog.add_labels(conn, [i for i in items if i not in have])
 
+    def _forget_collisions(self, found: list[catalog.Collision]) -> list[str]:
+        """Samples sharing a pixel array (lossy keys of earlier versions) are decoded and written again under
+        their own key: treated as not yet in, their vectors replaced and their cached thumbnails removed."""
+        paths = [p for c in found for p in c.source_paths]
+        thumbs = self.svc.settings.cache_dir / "thumbnails"
+        for c in found:
+            for sha in c.sha256s:
+                for f in thumbs.glob(f"{sha}_*.jpg"):
+                    f.unlink(missing_ok=True)
+        for p in paths:
+            self._existing.pop(p, None)
+            self._replaced.add(f"{self.dataset_id}:{p}")
+        return paths
+
     def _quarantine(self, rejected: list[Rejected], rep: IngestReport) -> None:
         with self.svc.connection() as conn:
             catalog.quarantine(conn, rep.job_id, self.dataset_id,
@@ -215,6 +230,7 @@ class Ingestor:
                 self._quarantine(self.reader.rejected, rep)
             with self.svc.connection() as conn:
                 self._existing = catalog.existing(conn, self.dataset_id)
+                rep.repaired = self._forget_collisions(catalog.collisions(conn, self.dataset_id))
             proc = engines.Processor(self.reader, self._existing)
             skipped: list[Skipped] = []
             since_index = 0

@@ -16,7 +16,7 @@ import zarr
 
 from kg import samples as cy
 from rskg.catalog import samples as catalog
-from rskg.catalog.zarr_store import FeatureStore, PixelStore, sample_key
+from rskg.catalog.zarr_store import FeatureStore, PixelStore, safe_name
 from rskg.ingest.features import FeatureExtractor, image_index_path, index_lock
 from rskg.services import Services
 
@@ -105,8 +105,8 @@ def feature_stores(root: zarr.Group, version: str) -> list[FeatureStore]:
     group = root["features"]
     assert isinstance(group, zarr.Group)
     for ds, node in group.groups():
-        if sample_key(version) in node:
-            dim = int(str(node[sample_key(version)].attrs["dim"]))
+        if safe_name(version) in node:
+            dim = int(str(node[safe_name(version)].attrs["dim"]))
             out.append(FeatureStore(root, ds, version, dim))
     return out
 

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from embeddings.faiss_index import l2n
-from rskg.errors import ConfigError, ValidationError
+from rskg import validation
+from rskg.errors import ConfigError, DataError, ValidationError
 from rskg.retrieval import filters
 from rskg.retrieval.caches import image_index
 from rskg.retrieval.direct import direct_matches
@@ -49,8 +50,11 @@ def _validate(req: RetrievalRequest) -> None:
                               "Give at least one label (e.g. `rskg retrieve river`) or an example sample/image.")
     if len(req.labels) > MAX_LABELS:
         raise ValidationError(f"{len(req.labels)} labels in one request", f"Ask for at most {MAX_LABELS}.")
-    if req.k_per_prototype < 1 or req.k_per_prototype > 10_000:
-        raise ValidationError("k_per_prototype must be within 1..10000", "Use e.g. 20.")
+    validation.count(req.k_per_prototype, "k_per_prototype", 1, 10_000)
+    validation.count(req.limit_direct, "limit_direct", 0, 100_000)
+    validation.count(req.limit_supplementary, "limit_supplementary", 0, 10_000)
+    validation.count(req.hir_shortlist, "hir_shortlist", 1, 10_000)
+    validation.count(req.max_related, "max_related", 0, 10_000)
     if req.similarity_threshold is not None and not -1.0 <= req.similarity_threshold <= 1.0:
         raise ValidationError("similarity_threshold is a cosine similarity in [-1, 1]", "Use e.g. 0.6.")
     for name in ("alpha", "beta", "tau", "max_distance"):
@@ -66,20 +70,26 @@ def _validate(req: RetrievalRequest) -> None:
         raise ValidationError("hir_lambda must be within 0..1e6", "Use e.g. 0.2; 1000 gives paper 002's pure order.")
     if req.example_gsd_m is not None and not 0.0 < req.example_gsd_m <= 10_000.0:
         raise ValidationError("example_gsd_m must be within (0, 10000] metres", "Use e.g. 0.3 for UCMerced.")
+    if req.example_image is not None:
+        from rskg import imaging
+
+        try:
+            imaging.probe(req.example_image, "example_image")      # header only: format and pixel budget
+        except DataError as exc:
+            raise ValidationError(exc.message, exc.hint) from exc
     filters.validate(req)
 
 
 def _example_rgb(req: RetrievalRequest) -> np.ndarray:
-    """The uploaded example image as RGB pixels; RskgError when the bytes are no readable image."""
-    import io
-
-    from PIL import Image, UnidentifiedImageError
+    """The uploaded example image as RGB pixels; ValidationError when the bytes are no readable image or the
+    image is above the pixel budget (checked before decoding)."""
+    from rskg import imaging
 
     assert req.example_image is not None
     try:
-        return np.asarray(Image.open(io.BytesIO(req.example_image)).convert("RGB"))
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValidationError(f"example_image is not a readable image: {exc}", "Send PNG, JPEG or TIFF bytes.") from exc
+        return imaging.decode_rgb(req.example_image, "example_image")
+    except DataError as exc:
+        raise ValidationError(exc.message, exc.hint) from exc
 
 
 class ExampleEncoderCache(KeyedCache[Any]):

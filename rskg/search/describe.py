@@ -71,6 +71,14 @@ def describe(services: Services, settings: Settings, sample_id: str | None = Non
              top: int = 10) -> Description:
     if not 1 <= top <= 100:
         raise ValidationError(f"top {top} is outside 1..100", "Ask for e.g. 10 concepts.")
+    if image is not None:
+        from rskg import imaging
+        from rskg.errors import DataError
+
+        try:
+            imaging.probe(image, "imageBase64")        # header only: format and pixel budget
+        except DataError as exc:
+            raise ValidationError(exc.message, exc.hint) from exc
     res = resources(services, settings)
     store = res.prototypes()
     if store is None:

@@ -282,6 +282,86 @@ def test_changed_file_replaces_row_vector_and_pixels(ctx: Ctx, data_dir: Path, t
     assert np.allclose(got, want, atol=1e-4)
 
 
+COLLIDING = ["dup.jpg", "dup.png", "a b.jpg", "a_b.jpg", "森林 space.jpg", "河流 space.jpg"]
+
+
+def _colliding_folder(data_dir: Path, tmp_path: Path) -> Path:
+    """Six different real images whose names the earlier lossy keys mapped onto three arrays."""
+    from PIL import Image
+
+    folder = tmp_path / "images" / "mixed"
+    folder.mkdir(parents=True)
+    sources = [data_dir / f"ucmerced/images/{c}/{c}00.jpg"
+               for c in ("beach", "forest", "river", "harbor", "runway", "buildings")]
+    for name, src in zip(COLLIDING, sources, strict=True):
+        if name.endswith(".png"):
+            Image.open(src).save(folder / name)
+        else:
+            shutil.copy(src, folder / name)
+    return folder
+
+
+def _pixels_match_sources(ctx: Ctx, ds: str, folder: Path) -> dict[str, str]:
+    from PIL import Image
+
+    with ctx.svc.connection() as conn:
+        rows = dict(conn.execute("SELECT source_path, storage FROM samples WHERE dataset_id = %s", (ds,)).fetchall())
+    px = PixelStore(ctx.settings.zarr_path)
+    for name in COLLIDING:
+        want = np.asarray(Image.open(folder / name).convert("RGB"))
+        assert np.array_equal(px.read_rgb(rows[f"images/mixed/{name}"]), want), name
+    return rows
+
+
+def test_colliding_file_names_keep_their_own_pixels(ctx: Ctx, data_dir: Path, tmp_path: Path) -> None:
+    folder = _colliding_folder(data_dir, tmp_path)
+    ds = "test_ingest_collide"
+    assert ctx.run(tmp_path, "imagefolder", ds).ingested == len(COLLIDING)
+    ctx.assert_consistent(ds, len(COLLIDING))
+    rows = _pixels_match_sources(ctx, ds, folder)
+    assert len(set(rows.values())) == len(COLLIDING)
+    with ctx.svc.connection() as conn:
+        assert catalog.collisions(conn, ds) == []
+
+
+def test_existing_collisions_are_found_and_repaired(ctx: Ctx, data_dir: Path, tmp_path: Path) -> None:
+    """A catalog written by the old lossy keys (pairs sharing one array, the last write winning) is found by
+    `collisions` (what `rskg db check` prints) and repaired by the next ingest of the dataset."""
+    folder = _colliding_folder(data_dir, tmp_path)
+    ds = "test_ingest_collide_old"
+    assert ctx.run(tmp_path, "imagefolder", ds).ingested == len(COLLIDING)
+    px = PixelStore(ctx.settings.zarr_path)
+    with ctx.svc.connection() as conn:   # the state the old keys left: 2nd of each pair overwrote the 1st
+        for a, b in zip(COLLIDING[::2], COLLIDING[1::2], strict=True):
+            conn.execute("UPDATE samples SET storage = (SELECT storage FROM samples WHERE id = %s) WHERE id = %s",
+                         (f"{ds}:images/mixed/{b}", f"{ds}:images/mixed/{a}"))
+        found = catalog.collisions(conn, ds)
+    assert sorted(p for c in found for p in c.source_paths) == sorted(f"images/mixed/{n}" for n in COLLIDING)
+    shared = found[0].storage
+    assert px.exists(shared)
+    rep = ctx.run(tmp_path, "imagefolder", ds)
+    assert sorted(rep.repaired) == sorted(f"images/mixed/{n}" for n in COLLIDING)
+    assert rep.ingested == len(COLLIDING) and rep.skipped == 0
+    ctx.assert_consistent(ds, len(COLLIDING))
+    rows = _pixels_match_sources(ctx, ds, folder)
+    assert len(set(rows.values())) == len(COLLIDING)
+    with ctx.svc.connection() as conn:
+        assert catalog.collisions(conn, ds) == []
+    assert ctx.run(tmp_path, "imagefolder", ds).repaired == []
+
+
+def test_image_bomb_is_quarantined_before_decoding(ctx: Ctx, data_dir: Path, tmp_path: Path) -> None:
+    from tests.security.bombs import png_bomb
+
+    folder = tmp_path / "images" / "mixed"
+    folder.mkdir(parents=True)
+    shutil.copy(data_dir / "ucmerced/images/beach/beach00.jpg", folder)
+    (folder / "bomb.png").write_bytes(png_bomb(12_000))        # 12000 x 12000 in a few hundred KB
+    rep = ctx.run(tmp_path, "imagefolder", "test_ingest_bomb")
+    assert rep.ingested == 1
+    assert [(p, "megapixel budget" in r) for p, r in rep.quarantined] == [("images/mixed/bomb.png", True)]
+
+
 def test_ingest_over_http(ctx: Ctx, data_dir: Path) -> None:
     """An http:// dataset URL (fsspec HTTPFileSystem over a real local HTTP server with directory listings):
     discovery, the multi-label CSV and the pixels all come over HTTP, with the same samples and checksums as

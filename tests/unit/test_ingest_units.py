@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 from datetime import UTC, datetime
@@ -166,11 +167,20 @@ def test_band_map_file() -> None:
     assert bm.reference == "B02" and bm.target_gsd_m == 10
 
 
+def test_sample_keys_never_collide() -> None:
+    names = ["dup.jpg", "dup.png", "dup", "a b.jpg", "a_b.jpg", "a?b.jpg", "森林 space.jpg", "河流 space.jpg",
+             "x/__y.jpg", "x/y.jpg", "..jpg", "_.jpg"]
+    keys = [sample_key(f"images/c/{n}") for n in names]
+    assert len(set(keys)) == len(names), keys
+    assert all(".." not in k and not any(p.startswith("_") for p in k.split("/")) for k in keys)
+
+
 def test_pixel_and_feature_stores(tmp_path: Path) -> None:
     px = PixelStore(tmp_path / "z")
     img = np.asarray(Image.new("RGB", (300, 40), (10, 20, 30)))
     s = px.write("d", sample_key("images/a b/x.jpg"), img)
-    assert s == "pixels/d/images/a_b/x" and px.storages("d") == {s}
+    assert s == f"pixels/d/images/a_b/x.jpg-{hashlib.sha256(b'images/a b/x.jpg').hexdigest()[:16]}"
+    assert px.storages("d") == {s}
     assert np.array_equal(px.read_rgb(s), img)
     fs = FeatureStore(px.root, "d", "enc-v1", 4)
     fs.append(["d:a", "d:b"], [1, 2], np.eye(2, 4))
@@ -203,3 +213,11 @@ def test_discovery_and_decode_inside_a_zip(tmp_path: Path, data: Path) -> None:
         ("images/gParking/g021.jpg", ["gParking"])]
     out = Processor(reader, {})(refs[2])[0]
     assert isinstance(out, Decoded) and out.rgb is not None and out.rgb.shape == (256, 256, 3)
+
+
+def test_ingest_decoder_refuses_image_bombs() -> None:
+    from rskg.imaging import ImageTooLarge
+    from tests.security.bombs import png_bomb
+
+    with pytest.raises(ImageTooLarge, match="megapixel budget"):
+        decode_rgb(png_bomb(12_000), "images/c/bomb.png")

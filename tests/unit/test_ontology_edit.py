@@ -103,6 +103,7 @@ def test_unknown_ids_are_rejected_without_change(onto: Path, bad, exc) -> None:
     with pytest.raises(exc):
         bad(onto)
     assert _snapshot(onto) == before
+    assert not (onto / ".edit.lock").exists()          # the lock lives in the temp dir, not the work tree
 
 
 @pytest.mark.parametrize("bad", [

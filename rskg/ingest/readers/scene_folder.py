@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import posixpath
 from typing import ClassVar
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
+from rskg import imaging
 from rskg.errors import DataError
 from rskg.ingest.discovery import label_folders, list_files
 from rskg.ingest.readers.base import DatasetReader
@@ -18,14 +17,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
 
 
 def decode_rgb(blob: bytes, where: str) -> np.ndarray:
-    """Decode an image file to uint8 (H, W, 3); truncated or corrupt files raise DataError."""
-    try:
-        with Image.open(io.BytesIO(blob)) as img:
-            img.load()                     # forces the full decode: truncated files fail here
-            arr = np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"{where}: not a readable image ({exc})",
-                        "Replace the file with an intact copy and rerun; the rest was ingested.") from exc
+    """Decode an image file to uint8 (H, W, 3); truncated, corrupt or over-budget files raise DataError."""
+    arr = imaging.decode_rgb(blob, where)
     if arr.ndim != 3 or arr.shape[0] < 8 or arr.shape[1] < 8:
         raise DataError(f"{where}: image too small or malformed, shape {arr.shape}")
     return arr

@@ -69,7 +69,7 @@ def test_filter_by_source_label_and_empty_bbox(gql: Any, api_dataset: str) -> No
     out = gql(PAGE, {"f": {"datasets": [api_dataset], "bbox": [-180, -90, 180, 90]}, "first": 5})
     assert out["data"]["samples"]["totalCount"] == 0
     out = gql(PAGE, {"f": {"bbox": [10, 0, 5, 1]}, "first": 5})
-    assert "is not [minLon, minLat, maxLon, maxLat]" in out["errors"][0]["message"]
+    assert "is not a valid WGS 84 box" in out["errors"][0]["message"]
 
 
 def test_sample_concepts_and_label_sets(gql: Any, api_dataset: str) -> None:
