@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_token: str = "rskg-dev-token"
+    web_tile_url: str = Field("", description="XYZ tile URL template ({z}/{x}/{y}) for the web app's maps; empty "
+                                             "= the offline Natural Earth base layer shipped with the app only")
 
     @field_validator("home", "data_dir", "ontology_dir", "pg_bin", mode="after")
     @classmethod
