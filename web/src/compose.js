@@ -53,6 +53,9 @@ export async function composeView(view, navigate) {
       el("h3", {}, "Period"),
       el("div", { class: "row" }, field("from", el("input", { id: "timeFrom", type: "date" })),
         field("to", el("input", { id: "timeTo", type: "date" }))),
+      el("h3", {}, "Datasets"),
+      el("select", { id: "datasets", multiple: true, size: "4", "aria-label": "datasets (none selected = all)" }),
+      el("div", { class: "muted" }, "none selected = every dataset"),
       el("h3", {}, "Options"),
       el("div", { class: "row" },
         field("max distance", el("input", { id: "maxDistance", type: "number", step: "0.1", min: "0", value: "", placeholder: "default" })),
@@ -76,11 +79,16 @@ export async function composeView(view, navigate) {
   document.getElementById("clear-bbox").addEventListener("click", () => { inputs.forEach((i) => { i.value = ""; }); tool.show(null); });
   document.getElementById("free-label").addEventListener("keydown", (e) => {
     if (e.key === "Enter") { add(e.target.value.trim()); e.target.value = ""; } });
+  gql("{ repositoryStats { datasets { id name samples } } }").then((d) => document.getElementById("datasets").replaceChildren(
+    ...d.repositoryStats.datasets.map((x) => el("option", { value: x.id }, `${x.name} (${x.id}, ${x.samples})`))))
+    .catch((e) => status(e.message, "error"));
   gql(FOOTPRINTS).then((d) => footprintLayer(map, d.footprints, "#8e44ad")).catch((e) => status(e.message, "error"));
 
   const options = () => {
     const o = { kPerPrototype: num("k") ?? 20, limitSupplementary: num("limitSup") ?? 60, rerankHir: document.getElementById("hir").checked };
     const b = bbox(); if (b) o.bbox = b;
+    const ds = [...document.getElementById("datasets").selectedOptions].map((x) => x.value);
+    if (ds.length) o.datasets = ds;
     const tf = document.getElementById("timeFrom").value; const tt = document.getElementById("timeTo").value;
     if (tf) o.timeFrom = `${tf}T00:00:00Z`;
     if (tt) o.timeTo = `${tt}T23:59:59Z`;

@@ -28,12 +28,19 @@ export async function makeMap(container, { center = [20, 0], zoom = 1 } = {}) {
   return map;
 }
 
+// footprints as outlines plus a dot at each centre (a 1 km patch is invisible at world scale)
 export function footprintLayer(map, geojson, color = "#c0392b") {
-  const layer = L.geoJSON(geojson, {
+  const group = L.featureGroup().addTo(map);
+  L.geoJSON(geojson, {
     style: { color, weight: 2, fillOpacity: 0.25 },
-    onEachFeature: (f, l) => l.bindTooltip(`${f.properties.dataset}: ${f.properties.id}`),
-  }).addTo(map);
-  return layer;
+    onEachFeature: (f, l) => {
+      const tip = `${f.properties.dataset}: ${f.properties.id}`;
+      l.bindTooltip(tip);
+      L.circleMarker(l.getBounds().getCenter(), { radius: 4, color, weight: 1, fillOpacity: 0.8,
+        className: "footprint-dot" }).bindTooltip(tip).addTo(group);
+    },
+  }).addTo(group);
+  return group;
 }
 
 // Drag on the map while "draw" is on to set a box; onChange([minLon, minLat, maxLon, maxLat]).

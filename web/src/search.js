@@ -4,18 +4,17 @@ import { el, gql } from "./api.js";
 const SUGGEST = `query($t: String!) { suggestConcepts(text: $t, limit: 12) {
   spelling how concept { id name level } spellings { text how dataset } } }`;
 
-// "storagetanks (ucm), StorageTanks (aid), …": the spellings other than the concept's own name
+// "storage_tank (fmow, nwpu_resisc45), storagetanks (ucm), …": each other spelling once, with its label sets
 function spellingsText(s) {
   const own = s.concept.name.toLowerCase();
-  const seen = new Set();
-  const parts = [];
+  const by = new Map();
   for (const sp of s.spellings) {
-    const t = sp.dataset ? `${sp.text} (${sp.dataset})` : sp.text;
-    if (sp.text.toLowerCase() === own || sp.how === "id" || seen.has(t)) continue;
-    seen.add(t);
-    parts.push(t);
+    if (sp.text.toLowerCase() === own || sp.how === "id") continue;
+    if (!by.has(sp.text)) by.set(sp.text, []);
+    if (sp.dataset) by.get(sp.text).push(sp.dataset);
   }
-  return parts.length ? "← " + parts.slice(0, 8).join(", ") + (parts.length > 8 ? ` +${parts.length - 8}` : "") : "";
+  const parts = [...by.entries()].map(([t, ds]) => (ds.length ? `${t} (${ds.join(", ")})` : t));
+  return parts.length ? "← " + parts.slice(0, 12).join("; ") + (parts.length > 12 ? `; +${parts.length - 12}` : "") : "";
 }
 
 export function conceptSearch({ id, placeholder = "search labels, e.g. storage tank", onPick, onError }) {
