@@ -76,7 +76,7 @@ export async function statsView(view) {
         el("section", { class: "panel" }, el("h3", {}, "Footprints of georeferenced samples"), mapBox)));
     const map = await makeMap(mapBox);
     const layer = footprintLayer(map, d.footprints);
-    if (d.footprints.features.length) map.fitBounds(layer.getBounds(), { maxZoom: 7 });
+    if (d.footprints.features.length) map.fitBounds(layer.getBounds(), { maxZoom: 7, animate: false });
     status("ready", "ok");
   } catch (e) { status(e.message, "error"); }
 }
