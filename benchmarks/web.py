@@ -31,6 +31,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 REPEAT = 5
 TARGET_PREVIEW_S = 1.0
+COMPOSITE_NAME = "web bench river + beach"
 
 
 def _free_port() -> int:
@@ -121,7 +122,7 @@ def measure(s: Settings, shots: Path | None = None) -> dict[str, Any]:
                 page.evaluate("window.scrollTo(0, 0)")
                 page.screenshot(path=str(shots / "web_compose.png"), full_page=True,
                                 clip={"x": 0, "y": 0, "width": 1280, "height": 1500})
-            cid = _composite(page, base, s, "web bench river + beach")
+            cid = _composite(page, base, s, COMPOSITE_NAME)
             pages = {"explore": f"{base}/explore/storage_tank", "compose": f"{base}/compose",
                      "stats": f"{base}/stats", "review": f"{base}/review/composite/{cid}"}
             for name, url in pages.items():
@@ -147,7 +148,20 @@ def measure(s: Settings, shots: Path | None = None) -> dict[str, Any]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        _drop_composites(s)
     return out
+
+
+def _drop_composites(s: Settings) -> None:
+    """The composites this benchmark built (by name) leave the repository again."""
+    from rskg.services import Services
+
+    svc = Services(s)
+    try:
+        with svc.connection() as conn:
+            conn.execute("DELETE FROM composite_datasets WHERE name = %s", (COMPOSITE_NAME,))
+    finally:
+        svc.close()
 
 
 def _row(name: str, xs: list[float]) -> str:
