@@ -24,7 +24,8 @@ def composite_of(summary: object) -> Composite:
 
 
 async def item_page(info: Info, composite_id: str, kind: str | None, decision: str | None, first: int,
-                    after: str | None) -> CompositeItemConnection:
+                    after: str | None, concept: str | None = None,
+                    dataset: str | None = None) -> CompositeItemConnection:
     """One page of items, filtered and keyset-paged in PostgreSQL (cursor = the last item's sort key)."""
     from rskg.datasets.items import items_page
 
@@ -38,7 +39,8 @@ async def item_page(info: Info, composite_id: str, kind: str | None, decision: s
         except (ValueError, TypeError) as exc:
             raise ValidationError("invalid cursor for composite items", "Use pageInfo.endCursor.") from exc
     info.context.db.counter.postgres += 2
-    page = await info.context.db.call(items_page, info.context.services, composite_id, first, key, kind, decision)
+    page = await info.context.db.call(items_page, info.context.services, composite_id, first, key, kind, decision,
+                                      concept, dataset)
     edges = [Edge(node=CompositeItem.of(it), cursor=encode_cursor(json.dumps(list(k))))
              for it, k in zip(page.items, page.keys, strict=True)]
     return CompositeItemConnection(edges=edges, total_count=page.total, page_info=PageInfo(

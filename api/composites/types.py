@@ -95,12 +95,14 @@ class Composite:
     counts: list[ConceptCount]
     params_json: str
 
-    @strawberry.field(description="Items (optionally one kind / decision), ordered by concept, kind, score.")
+    @strawberry.field(description="Items (optionally one kind / decision / concept / source dataset), ordered by "
+                                  "concept, kind, score.")
     async def items(self, info: Info, kind: str | None = None, decision: str | None = None, first: int = 200,
-                    after: str | None = None) -> CompositeItemConnection:
+                    after: str | None = None, concept_id: str | None = None,
+                    dataset: str | None = None) -> CompositeItemConnection:
         from api.composites.queries import item_page
 
-        return await item_page(info, str(self.id), kind, decision, first, after)
+        return await item_page(info, str(self.id), kind, decision, first, after, concept_id, dataset)
 
 
 @strawberry.type

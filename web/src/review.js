@@ -1,10 +1,11 @@
-// Review a composite: accept / reject one, the selected ones or all shown; filter by kind and decision (server)
-// and by concept and dataset (the loaded items); export ImageFolder / STAC / CSV as a zip from the server.
+// Review a composite: accept / reject one, the selected ones or all shown; filter by kind, decision, concept and
+// source dataset (in PostgreSQL); export ImageFolder / STAC / CSV as a zip from the server.
 import { credentials, el, fmt, gql, status } from "./api.js";
 
-const QUERY = `query($id: ID!, $kind: String, $decision: String, $first: Int!, $after: String) { composite(id: $id) {
+const QUERY = `query($id: ID!, $kind: String, $decision: String, $concept: String, $dataset: String, $first: Int!,
+  $after: String) { composite(id: $id) {
   id name labels unmatched createdAt ontologyVersion indexVersion counts { conceptId direct supplementary }
-  items(kind: $kind, decision: $decision, first: $first, after: $after) {
+  items(kind: $kind, decision: $decision, conceptId: $concept, dataset: $dataset, first: $first, after: $after) {
     totalCount pageInfo { hasNextPage endCursor } edges { node {
     sampleId conceptId kind score decision dataset sourcePath thumbnailUrl
     evidence { conceptId prototypeId similarity graphDistance path sourceLabels } } } } } }`;
@@ -48,10 +49,7 @@ export async function reviewView(view, navigate, compositeId) {
     grid, el("p", {}, more), el("section", { class: "panel" }, el("h3", {}, "Attribution"), el("ul", { id: "attribution" })));
 
   const shown = () => [...grid.children].filter((c) => !c.hidden);
-  const applyFilters = () => {
-    const c = document.getElementById("concept-filter").value; const d = document.getElementById("dataset-filter").value;
-    for (const card of grid.children) card.hidden = (c && card.dataset.concept !== c) || (d && card.dataset.dataset !== d);
-  };
+  const knownDatasets = new Set();
   const fillFilter = (id, values) => {
     const s = document.getElementById(id); const cur = s.value;
     s.replaceChildren(el("option", { value: "" }, "any"), ...[...values].sort().map((v) => el("option", { value: v }, v)));
@@ -102,14 +100,20 @@ export async function reviewView(view, navigate, compositeId) {
   }
 
   let datasetInfo = null;
+  let seq = 0;           // only the latest load renders (filters changed quickly one after the other)
   async function load(append) {
+    const my = ++seq;
     const kind = document.getElementById("kind").value || null;
     const decision = document.getElementById("decision").value || null;
-    if (!append) { nextCursor = null; grid.replaceChildren(); }
+    const concept = document.getElementById("concept-filter").value || null;
+    const dataset = document.getElementById("dataset-filter").value || null;
     status("loading…");
     try {
-      const { composite: c } = await gql(QUERY, { id: compositeId, kind, decision, first: PAGE_SIZE, after: nextCursor });
+      const { composite: c } = await gql(QUERY, { id: compositeId, kind, decision, concept, dataset,
+        first: PAGE_SIZE, after: append ? nextCursor : null });
+      if (my !== seq) return;
       if (!c) { status(`no composite dataset ${compositeId}`, "error"); return; }
+      if (!append) grid.replaceChildren();
       document.getElementById("title").textContent = `Composite dataset “${c.name}”`;
       const counts = c.counts.map((x) => `${x.conceptId}: ${x.direct} direct + ${x.supplementary} supplementary`).join("; ");
       document.getElementById("summary").textContent =
@@ -118,10 +122,11 @@ export async function reviewView(view, navigate, compositeId) {
       nextCursor = c.items.pageInfo.hasNextPage ? c.items.pageInfo.endCursor : null;
       more.hidden = nextCursor === null;
       const items = [...grid.children].map((x) => x.item);
-      fillFilter("concept-filter", new Set([...c.counts.map((x) => x.conceptId), ...items.map((i) => i.conceptId)]));
-      fillFilter("dataset-filter", new Set(items.map((i) => i.dataset)));
-      applyFilters();
+      items.forEach((i) => knownDatasets.add(i.dataset));
+      fillFilter("concept-filter", new Set(c.counts.map((x) => x.conceptId)));
+      fillFilter("dataset-filter", knownDatasets);
       datasetInfo = datasetInfo || (await gql(DATASETS)).repositoryStats.datasets;
+      if (my !== seq) return;
       const used = new Set(items.map((i) => i.dataset));
       document.getElementById("attribution").replaceChildren(...datasetInfo.filter((d) => used.has(d.id)).map((d) =>
         el("li", {}, el("b", {}, d.name), ` (${d.id}): license ${d.license || "not recorded"}; cite ${d.citation || "not recorded"} `,
@@ -156,8 +161,8 @@ export async function reviewView(view, navigate, compositeId) {
   document.getElementById("reload").addEventListener("click", () => load(false));
   document.getElementById("kind").addEventListener("change", () => load(false));
   document.getElementById("decision").addEventListener("change", () => load(false));
-  document.getElementById("concept-filter").addEventListener("change", applyFilters);
-  document.getElementById("dataset-filter").addEventListener("change", applyFilters);
+  document.getElementById("concept-filter").addEventListener("change", () => load(false));
+  document.getElementById("dataset-filter").addEventListener("change", () => load(false));
   document.getElementById("select-all").addEventListener("change", (e) => {
     for (const c of shown()) c.querySelector("input.pick").checked = e.target.checked; });
   document.getElementById("accept-selected").addEventListener("click", () => decideMany("accept"));

@@ -138,6 +138,29 @@ def test_sample_hunter_journey(corpus: Any, tmp_path: Path) -> None:
         assert sorted(k for k, d in decisions.items() if d.decision == "reject") == sorted(rejected)
         assert {d.author for d in decisions.values()} == {"web hunter"}
 
+        # filters run in PostgreSQL: one concept, one dataset, the rejected ones; then accept all shown of a concept
+        card_concepts = [cards.nth(i).get_attribute("data-concept") for i in range(n)]
+        one = sorted(set(card_concepts))[0]
+        page.select_option("#concept-filter", one)
+        page.wait_for_function(f"document.querySelectorAll('.card').length > 0 && Array.from(document.querySelectorAll"
+                               f"('.card')).every(c => c.dataset.concept === '{one}')")
+        n_one = cards.count()
+        assert n_one == card_concepts.count(one)
+        page.select_option("#dataset-filter", s2)
+        page.wait_for_selector("#status.ok")
+        assert cards.count() == n_one                    # all of them are Sentinel-2 patches
+        page.select_option("#concept-filter", "")
+        page.select_option("#decision", "reject")
+        page.wait_for_function("document.querySelectorAll('.card').length === 2 && Array.from(document."
+                               "querySelectorAll('.card')).every(c => c.dataset.decision === 'reject')")
+        page.select_option("#decision", "pending")
+        page.wait_for_function(f"document.querySelectorAll('.card').length === {n - 2}")
+        page.check("#select-all")
+        page.click("#accept-selected")
+        page.wait_for_function(f"document.querySelectorAll('.card.accepted').length === {n - 2}")
+        decisions = latest(corpus.services, cid)
+        assert sum(d.decision == "accept" for d in decisions.values()) == n - 2
+
         # Export ImageFolder: a zip downloaded from the page, loadable by torchvision
         with page.expect_download() as dl:
             page.click("button.export[data-format='imagefolder']")
