@@ -68,6 +68,7 @@ export async function composeView(view, navigate) {
         el("button", { id: "build", class: "primary" }, "Build composite"))),
     el("section", { class: "panel" }, mapBox)), results);
 
+  new URLSearchParams(location.search).getAll("label").forEach(add);   // from a concept page
   const map = await makeMap(mapBox, { center: [48, 10], zoom: 3 });
   const inputs = ["minLon", "minLat", "maxLon", "maxLat"].map((id) => document.getElementById(id));
   const bbox = () => { const v = inputs.map((i) => i.value.trim()); return v.every((x) => x !== "") ? v.map(Number) : null; };

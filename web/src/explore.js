@@ -90,6 +90,8 @@ async function conceptPage(id, box, navigate) {
     section("Samples", el("div", { class: "grid small" }, c.samples.map((s) => el("figure", { class: "thumb" },
       el("img", { src: s.thumbnailUrl, alt: s.id, loading: "lazy" }),
       el("figcaption", { class: "muted" }, `${s.dataset}: ${s.sourcePath}`))))),
+    section("Use it", el("p", {}, link(`/compose?label=${encodeURIComponent(c.name)}`, `compose a training set with “${c.name}”`,
+      { id: "compose-link" }))),
     section("In the graph", el("p", {}, el("a", { href: browser, id: "browser-link", target: "_blank", rel: "noopener" },
       "open in Neo4j Browser")), el("pre", { class: "cypher" }, cypher)),
   );
@@ -108,8 +110,16 @@ export async function exploreView(view, navigate, conceptId) {
     const roots = await gql(ROOTS);
     tree.append(...roots.concepts.map((c) => treeNode(c, navigate)));
     if (conceptId) await conceptPage(conceptId, box, navigate);
-    else box.replaceChildren(el("h2", {}, "Explore the label system"),
-      el("p", {}, "Type any spelling a dataset uses (e.g. “storage tank”, “dRiverLake”), or open the hierarchy."));
+    else {
+      const { composites } = await gql("{ composites(first: 10) { id name createdAt itemCount } }");
+      box.replaceChildren(el("h2", {}, "Explore the label system"),
+        el("p", {}, "Type any spelling a dataset uses (e.g. “storage tank”, “dRiverLake”), or open the hierarchy; ",
+          link("/compose", "compose"), " a training set, or see what the repository holds in the ", link("/stats", "statistics"), "."),
+        section("Recent composite datasets", composites.length ? el("ul", { id: "composites" }, composites.map((x) =>
+          el("li", {}, link(`/review/composite/${x.id}`, x.name), el("span", { class: "muted" },
+            ` — ${x.itemCount} items, ${(x.createdAt || "").slice(0, 16).replace("T", " ")}`))))
+          : el("p", { class: "muted" }, "none yet: build one on the Compose page")));
+    }
     status("ready", "ok");
   } catch (e) { status(e.message, "error"); }
 }

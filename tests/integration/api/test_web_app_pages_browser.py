@@ -41,6 +41,7 @@ def test_explore_by_keyboard(browser: Any, live_server: str, api_dataset: str) -
     page = _page(browser, 1280, 800, errors)
     page.goto(f"{live_server}/explore")
     page.wait_for_selector("#tree > li")
+    page.wait_for_selector("#composites li, #concept .muted")     # recent composites, or "none yet"
     page.focus("#search")
     page.keyboard.type("storagetanks", delay=20)
     page.wait_for_selector("#search-list .suggestion[aria-selected='true']")
@@ -49,6 +50,12 @@ def test_explore_by_keyboard(browser: Any, live_server: str, api_dataset: str) -
     page.wait_for_selector("#sample-counts tr")
     cells = page.inner_text("#sample-counts").split()
     assert dict(zip(cells[::2], cells[1::2], strict=True))[api_dataset] == "3"
+    # from the concept page to Compose with the label already picked
+    page.focus("#compose-link")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#labels .chip[data-label='storage tank']")
+    page.go_back()
+    page.wait_for_selector("#compose-link")
     # the tree opens with the keyboard: focus a twisty, Enter, the children appear
     page.focus("#tree > li:has(a[data-concept='water_area']) > .twisty")
     page.keyboard.press("Enter")
@@ -88,4 +95,28 @@ def test_phone_width_and_api_errors_in_the_page(browser: Any, live_server: str, 
     page.click("#preview")
     page.wait_for_selector("#status.error")
     assert page.inner_text("#status").strip() and not page.inner_text("#status").startswith("retrieving")
+    assert not errors, errors
+
+
+CSP = "default-src 'self'; img-src 'self' data: blob:"
+
+
+def test_pages_run_under_a_strict_content_security_policy(browser: Any, live_server: str, api_dataset: str) -> None:
+    """Served with ``default-src 'self'`` (images also data:/blob:), nothing is refused: no inline script or
+    style, no other origin (the map's base layer ships with the app)."""
+    errors: list[str] = []
+    page = _page(browser, 1280, 800, errors)
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+
+    def with_csp(route: Any) -> None:
+        resp = route.fetch()
+        route.fulfill(response=resp, headers={**resp.headers, "content-security-policy": CSP})
+
+    page.route(f"{live_server}/**", with_csp)
+    for path in ("/explore/storage_tank", "/compose", "/stats"):
+        page.goto(f"{live_server}{path}")
+        page.wait_for_selector("#status.ok")
+    page.wait_for_function("document.querySelectorAll('#footprint-map svg path').length > 100")
+    assert not refused, refused
     assert not errors, errors
