@@ -45,6 +45,7 @@ export function conceptSearch({ id, placeholder = "search labels, e.g. storage t
         el("b", {}, s.concept.name), " ",
         el("span", { class: "muted spellings" }, spellingsText(s))))
         : [el("li", { class: "muted" }, "no concept has this spelling")]));
+      list.dataset.for = text;          // the text these rows answer
       list.hidden = false;
       input.setAttribute("aria-expanded", "true");
       highlight(items.length ? 0 : -1);

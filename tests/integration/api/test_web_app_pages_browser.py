@@ -44,7 +44,7 @@ def test_explore_by_keyboard(browser: Any, live_server: str, api_dataset: str) -
     page.wait_for_selector("#composites li, #concept .muted")     # recent composites, or "none yet"
     page.focus("#search")
     page.keyboard.type("storagetanks", delay=20)
-    page.wait_for_selector("#search-list .suggestion[aria-selected='true']")
+    page.wait_for_selector("#search-list[data-for='storagetanks'] .suggestion[aria-selected='true']")
     page.keyboard.press("Enter")
     page.wait_for_url(f"{live_server}/explore/storage_tank")
     page.wait_for_selector("#sample-counts tr")

@@ -37,7 +37,7 @@ def _pg(corpus: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, 
 def _pick(page: Any, box: str, text: str, concept: str) -> None:
     page.fill(box, "")
     page.type(box, text, delay=20)
-    page.wait_for_selector(f"#{box[1:]}-list .suggestion[data-concept='{concept}']")
+    page.wait_for_selector(f"#{box[1:]}-list[data-for='{text}'] .suggestion[data-concept='{concept}']")
     # keyboard: move to the concept's row and press Enter
     rows = page.locator(f"#{box[1:]}-list .suggestion")
     idx = [rows.nth(i).get_attribute("data-concept") for i in range(rows.count())].index(concept)
@@ -64,7 +64,7 @@ def test_sample_hunter_journey(corpus: Any, tmp_path: Path) -> None:
         # Explore: "storage tank" finds UCMerced's "storagetanks" spelling; Enter opens the concept
         page.goto(f"{base}/explore")
         page.type("#search", "storage tank", delay=20)
-        row = page.locator("#search-list .suggestion[data-concept='storage_tank']")
+        row = page.locator("#search-list[data-for='storage tank'] .suggestion[data-concept='storage_tank']")
         row.wait_for()
         assert re.search(r"storagetanks \([^)]*\bucm\b", row.inner_text()), row.inner_text()
         page.keyboard.press("Enter")
