@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup system-deps venv servers-up servers-down status demo test test-unit bench eval lint clean-runtime
+.PHONY: setup system-deps venv web servers-up servers-down status demo test test-unit bench eval lint clean-runtime
 
 setup: system-deps venv ## install everything (apt packages, virtualenv, Neo4j jars)
 	$(BIN)/rskg servers provision
@@ -24,7 +24,14 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-servers-up: setup
+# the web app's bundle (api/pages/static/app/, committed): rebuilt from web/ with npm + esbuild only when its
+# sources changed (build-info.json holds their hash); without node the committed bundle is served as it is
+web:
+	@if ! command -v node >/dev/null; then echo "node not installed: serving the committed web bundle"; \
+	elif node web/build.mjs --check >/dev/null 2>&1; then echo "web bundle up to date"; \
+	else cd web && npm ci --no-audit --no-fund --loglevel=error && node build.mjs; fi
+
+servers-up: setup web
 	$(BIN)/rskg servers up
 	$(BIN)/rskg db migrate
 

@@ -38,7 +38,8 @@ MAX_TOKENS = 3000
 DOCUMENT_CACHE = 512    # distinct query texts whose parsed document and validation result are kept (LRU)
 
 QUERY_TYPES: tuple[type, ...] = (ConceptQueries, CatalogQueries, MappingQueries, RetrievalQueries, CompositeQueries,
-                                  __import__("api.search.queries", fromlist=["x"]).SearchQueries)
+                                  __import__("api.search.queries", fromlist=["x"]).SearchQueries,
+                                  __import__("api.explore.queries", fromlist=["x"]).ExploreQueries)
 MUTATION_TYPES: tuple[type, ...] = (CompositeMutations, MappingMutations, OntologyMutations)
 
 

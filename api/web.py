@@ -1,4 +1,5 @@
-"""Non-GraphQL routes: review pages, static JS/CSS, thumbnails, the Browser guide and the SPARQL endpoint."""
+"""Non-GraphQL routes: the web app (Explore, Compose, Review, Statistics), the mapping review page, export
+zips, static JS/CSS, thumbnails, the Browser guide and the SPARQL endpoint."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from api.downloads import export_zip
 from api.guide import guide_html
 from api.thumbnails import thumbnail
 from ontology.sparql_http import create_sparql_app
@@ -31,19 +33,21 @@ async def guide(request: Request) -> Response:
     return HTMLResponse(guide_html(), headers=GUIDE_HEADERS)
 
 
-def web_routes(settings: Settings, sparql: SparqlPool | None = None) -> list[BaseRoute]:
-    async def index(request: Request) -> Response:
-        return FileResponse(PAGES / "index.html", media_type="text/html")
+# the web app (api/pages/app.html + its bundle in static/app/, built from web/ by `make web`): one page shell,
+# routed in the browser by path
+APP_PATHS = ("/", "/explore", "/explore/{concept_id:path}", "/compose", "/stats", "/review/composite/{composite_id}")
 
-    async def composite_review(request: Request) -> Response:
-        return FileResponse(PAGES / "composite_review.html", media_type="text/html")
+
+def web_routes(settings: Settings, sparql: SparqlPool | None = None) -> list[BaseRoute]:
+    async def app_page(request: Request) -> Response:
+        return FileResponse(PAGES / "app.html", media_type="text/html", headers={"Cache-Control": "no-cache"})
 
     async def mapping_review(request: Request) -> Response:
         return FileResponse(PAGES / "mapping_review.html", media_type="text/html")
 
     return [
-        Route("/", index),
-        Route("/review/composite/{composite_id}", composite_review),
+        *[Route(p, app_page) for p in APP_PATHS],
+        Route("/export/composite/{composite_id}", export_zip, methods=["POST"]),
         Route("/review/mappings", mapping_review),
         Route("/thumbnails/{name:path}", thumbnail),
         Route("/guide/rskg.html", guide, methods=["GET", "OPTIONS"]),

@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     sparql_max_rows: int = Field(10_000, description="most rows (SELECT) or triples (CONSTRUCT) of a result")
     sparql_memory_mb: int = Field(1024, description="address-space cap of a SPARQL worker process")
     sparql_max_query_bytes: int = Field(64 * 1024, description="longest SPARQL query text")
+    web_tile_url: str = Field("", description="XYZ tile URL template ({z}/{x}/{y}) for the web app's maps; empty "
+                                             "= the offline Natural Earth base layer shipped with the app only")
 
     @field_validator("home", "data_dir", "ontology_dir", "pg_bin", mode="after")
     @classmethod

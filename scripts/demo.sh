@@ -37,7 +37,7 @@ Neo4j Browser : $(.venv/bin/python -c 'from rskg.settings import load_settings; 
                 saved queries: kg/guide/queries.cypher
 API           : start it with  .venv/bin/rskg serve   then open
                 http://127.0.0.1:8000/graphql            (GraphiQL)
-                http://127.0.0.1:8000/                   (review pages)
+                http://127.0.0.1:8000/                   (web app: Explore, Compose, Review, Statistics)
                 http://127.0.0.1:8000/sparql?query=...   (SPARQL over the ontology)
 Stop servers  : make servers-down
 demo took $(( $(date +%s) - t0 )) s

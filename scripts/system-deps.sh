@@ -7,6 +7,9 @@ need=()
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v runuser >/dev/null || need+=(util-linux)
+# node + npm rebuild the web app's bundle (make web) when web/ changed; the committed bundle works without them
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 if [ "${RSKG_BROWSER_TESTS:-1}" = 1 ]; then
   command -v chromium >/dev/null || need+=(chromium)
 fi

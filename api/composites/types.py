@@ -97,10 +97,12 @@ class Composite:
     counts: list[ConceptCount]
     params_json: str
 
-    @strawberry.field(description="Items (optionally one kind / decision), ordered by concept, kind, score.")
+    @strawberry.field(description="Items (optionally one kind / decision / concept / source dataset), ordered by "
+                                  "concept, kind, score.")
     async def items(self, info: Info, kind: str | None = None, decision: str | None = None, first: int = 200,
-                    after: str | None = None) -> CompositeItemConnection:
-        return await item_page(info, str(self.id), kind, decision, first, after)
+                    after: str | None = None, concept_id: str | None = None,
+                    dataset: str | None = None) -> CompositeItemConnection:
+        return await item_page(info, str(self.id), kind, decision, first, after, concept_id, dataset)
 
 
 @strawberry.type
@@ -134,7 +136,8 @@ ExportResult = Annotated[ExportSuccess | Error, strawberry.union("ExportResult")
 
 
 async def item_page(info: Info, composite_id: str, kind: str | None, decision: str | None, first: int,
-                    after: str | None) -> CompositeItemConnection:
+                    after: str | None, concept: str | None = None,
+                    dataset: str | None = None) -> CompositeItemConnection:
     """One page of items, filtered and keyset-paged in PostgreSQL (cursor = the last item's sort key)."""
     from rskg.composites.items import items_page
 
@@ -148,7 +151,8 @@ async def item_page(info: Info, composite_id: str, kind: str | None, decision: s
         except (ValueError, TypeError) as exc:
             raise ValidationError("invalid cursor for composite items", "Use pageInfo.endCursor.") from exc
     info.context.db.counter.postgres += 2
-    page = await info.context.db.call(items_page, info.context.services, composite_id, first, key, kind, decision)
+    page = await info.context.db.call(items_page, info.context.services, composite_id, first, key, kind, decision,
+                                      concept, dataset)
     edges = [Edge(node=CompositeItem.of(it), cursor=encode_cursor(json.dumps(list(k))))
              for it, k in zip(page.items, page.keys, strict=True)]
     return CompositeItemConnection(edges=edges, total_count=page.total, page_info=PageInfo(

@@ -1,4 +1,4 @@
-"""``rskg serve``: the GraphQL API, review pages, SPARQL endpoint and Browser guide (uvicorn)."""
+"""``rskg serve``: the GraphQL API, the web app, SPARQL endpoint and Browser guide (uvicorn)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def check_exposure(settings: Settings, host: str) -> None:
 def serve(host: str | None = typer.Option(None, "--host", help="bind address (default RSKG_API_HOST)"),
           port: int | None = typer.Option(None, "--port", help="port (default RSKG_API_PORT)"),
           workers: int = typer.Option(1, "--workers", help="uvicorn worker processes")) -> None:
-    """Serve the API: GraphiQL at /graphql, review pages at /, SPARQL at /sparql, guide at /guide/rskg.html."""
+    """Serve the API: the web app at /, GraphiQL at /graphql, SPARQL at /sparql, guide at /guide/rskg.html."""
     import uvicorn
 
     settings = load_settings()

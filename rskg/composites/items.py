@@ -109,16 +109,20 @@ def page_key(it: Item) -> Key:
 
 
 def items_page(services: Services, composite_id: str, first: int, after: Key | None = None,
-               kind: str | None = None, decision: str | None = None) -> ItemPage:
+               kind: str | None = None, decision: str | None = None, concept: str | None = None,
+               dataset: str | None = None) -> ItemPage:
     """One page of at most ``first`` items after the key ``after`` (keyset: stable while feedback is added),
-    filtered by kind and latest decision in PostgreSQL."""
+    filtered by kind, latest decision, concept and source dataset in PostgreSQL."""
     if kind is not None and kind not in KINDS:
         raise ValidationError(f"kind {kind!r} unknown", "Use 'direct' or 'supplementary'.")
     if decision is not None and decision not in DECISIONS:
         raise ValidationError(f"decision {decision!r} unknown", "Use 'accept', 'reject' or 'pending'.")
-    params: dict[str, Any] = {"cid": _uuid(composite_id), "kind": kind, "decision": decision, "limit": first + 1}
+    params: dict[str, Any] = {"cid": _uuid(composite_id), "kind": kind, "decision": decision, "concept": concept,
+                              "dataset": dataset, "limit": first + 1}
     conds = [sql.SQL("(%(kind)s::text IS NULL OR kind = %(kind)s)"),
-             sql.SQL("(%(decision)s::text IS NULL OR decision = %(decision)s)")]
+             sql.SQL("(%(decision)s::text IS NULL OR decision = %(decision)s)"),
+             sql.SQL("(%(concept)s::text IS NULL OR concept_id = %(concept)s)"),
+             sql.SQL("(%(dataset)s::text IS NULL OR dataset_id = %(dataset)s)")]
     count_q = sql.SQL(COUNT_SQL.replace("%s", "%(cid)s")).format(filters=sql.SQL(" AND ").join(conds))
     if after is not None:
         conds.append(sql.SQL("(concept_id, kind, -score, sample_id) > (%(a_c)s, %(a_k)s, -%(a_s)s::float8, %(a_id)s)"))

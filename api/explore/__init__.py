@@ -1,0 +1,1 @@
+"""GraphQL fields the web app needs: concept suggestions over every spelling, repository statistics, footprints."""
