@@ -1,7 +1,7 @@
 """Training data for the image head: UCMerced (fixed split, scene + multi-labels) and cross-dataset targets.
 
 Used by ``rskg image train-head`` (installs the product head) and by benchmarks/features.py. Raw pooled
-backbone features are cached by ``rskg.evaluation.features`` (per feature version and file SHA-256); the
+backbone features are cached by ``rskg.feature_cache`` (per feature version and file SHA-256); the
 augmented training views by :func:`train_views` under ``settings.cache_dir / "bench_views"``.
 """
 
@@ -17,8 +17,8 @@ from embeddings.head import ViewSet, encode_views
 from embeddings.image import ImageEncoder
 from embeddings.splits import UCM_CLASSES, ucm_split
 from rskg import atomic
-from rskg.evaluation.data import EvalImages, from_folder
-from rskg.evaluation.features import raw_features
+from rskg.feature_cache import raw_features
+from rskg.imagesets import EvalImages, from_folder
 from rskg.settings import Settings
 
 TARGETS = ("eurosat", "nwpu_resisc45", "rsscn7")

@@ -99,7 +99,7 @@ def target_concepts(system: LabelSystem, corpus: Corpus, rows: np.ndarray) -> li
 
 
 def run(system: LabelSystem, corpus: Corpus, enc: object, targets: tuple[str, ...] = FAMILIES, seed: int = 0,
-        config: ConceptTrainConfig | None = None) -> LodoResult:
+        config: ConceptTrainConfig | None = None, views: tuple[np.ndarray, np.ndarray] | None = None) -> LodoResult:
     fam = corpus.family_of()
     fused = fuse(corpus.raw(), enc.stage_dims, enc.fusion)  # type: ignore[attr-defined]
     # full targets over every row (relevance / known); columns: every concept positive anywhere
@@ -110,7 +110,7 @@ def run(system: LabelSystem, corpus: Corpus, enc: object, targets: tuple[str, ..
         if t not in set(fam.tolist()):
             continue
         t0 = time.perf_counter()
-        fitted = fit(system, corpus, enc, exclude=(t,), seed=seed, config=config)
+        fitted = fit(system, corpus, enc, exclude=(t,), seed=seed, config=config, views=views)
         out.train_seconds[t] = round(time.perf_counter() - t0, 1)
         out.n_train[t] = int(fitted.train_rows.sum())
         out.peak_rss_mb = max(out.peak_rss_mb, fitted.result.peak_rss_mb)

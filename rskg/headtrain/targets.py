@@ -134,3 +134,19 @@ def concept_targets(system: LabelSystem, label_sets: list[dict[str, list[str]]],
     if res.unmatched:
         log.warning("source labels without a concept (no positives from them): %s", ", ".join(sorted(res.unmatched)))
     return Targets(concepts, y, known_m, sorted(res.unmatched))
+
+
+def head_columns(head_labels: list[str], labels: list[str], vocabulary: str,
+                 system: LabelSystem | None) -> list[int | None]:
+    """Column of every dataset label in a head's outputs: the label itself (a head trained on source labels)
+    or its concept through the label system (the concept head); None when the head has no such output."""
+    col = {lab: j for j, lab in enumerate(head_labels)}
+    res = Resolver(system) if system is not None else None
+    out: list[int | None] = []
+    for lab in labels:
+        if lab in col:
+            out.append(col[lab])
+            continue
+        cid = res.resolve(vocabulary, lab)[0] if res is not None else None
+        out.append(col.get(cid) if cid is not None else None)
+    return out

@@ -33,6 +33,7 @@ class ConceptTrainConfig:
     hidden: int = 512
     emb_dim: int = 256
     max_pos_weight: float = 5.0
+    threads: int = 2                # torch CPU threads (the machine's cores are shared)
 
 
 @dataclass
@@ -60,6 +61,7 @@ def train_concept_head(x: np.ndarray, y: np.ndarray, known: np.ndarray, family: 
         raise ValidationError(f"features {x.shape}, targets {y.shape}, mask {known.shape}, families {family.shape} "
                               f"and {len(concepts)} concepts do not agree",
                               "Pass one target row, mask row and family per feature row.")
+    torch.set_num_threads(max(1, cfg.threads))
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     head = ProjectionHead(HeadConfig(in_dim=x.shape[1], labels=list(concepts), hidden=cfg.hidden,
