@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from embeddings.backbone import fuse
 from embeddings.head_model import ProjectionHead, head_path, save_head
+from rskg.headtrain.calibrate import PRECISION, learn_thresholds
 from rskg.headtrain.corpus import FAMILIES, load_corpus
 from rskg.headtrain.fit import fit
 from rskg.headtrain.train import ConceptTrainConfig
@@ -46,6 +48,12 @@ def install_head(settings: Settings, system: Any, families: tuple[str, ...] = FA
     views = corpus_views(settings, enc, corpus, seed)
     f = fit(system, corpus, enc, seed=seed, config=config, views=views)
     f.head.cfg.metrics["split"] = "ucm fixed split (train part); eurosat train-split subsample"
+    held = ~f.train_rows                   # UCMerced test split + EuroSAT test subsample: never trained on
+    if held.any():
+        fused = fuse(corpus.raw()[held], enc.stage_dims, enc.fusion)
+        f.head.cfg.metrics["thresholds"] = learn_thresholds(f.head.predict_proba(fused), f.targets.y[held],
+                                                            f.targets.known[held], f.targets.concepts)
+        f.head.cfg.metrics["thresholds_from"] = f"{int(held.sum())} held-out images, precision >= {PRECISION}"
     path = save_head(f.head, save_to or head_path(settings.home))
     return Installed(f.head, path, int(f.train_rows.sum()), list(f.head.cfg.metrics["families"]),
                      len(f.targets.concepts), f.result.seconds, time.perf_counter() - t0, f.result.peak_rss_mb)

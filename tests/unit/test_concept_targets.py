@@ -65,3 +65,16 @@ def test_masked_training_ignores_unknown_cells() -> None:
 
     masked, unmasked = accuracy(known), accuracy(np.ones_like(known))
     assert masked > 0.75 and masked > unmasked + 0.1
+
+
+def test_thresholds_reach_the_held_out_precision() -> None:
+    from rskg.headtrain.calibrate import FALLBACK, learn_thresholds, threshold_for
+
+    p = np.asarray([0.95, 0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2])
+    rel = np.asarray([1, 1, 0, 1, 0, 1, 0, 0], bool)
+    t = threshold_for(p, rel, 0.7)
+    assert t == 0.7                      # top 4: 3 of 4 relevant (0.75); top 6: 4 of 6 (0.67)
+    p2, rel2 = np.concatenate([p, p]), np.concatenate([rel, rel])       # 8 positives (>= MIN_POSITIVES)
+    y = np.stack([rel2, [1, 1] + [0] * 14], axis=1).astype(np.float32)  # b: 2 positives -> fallback
+    th = learn_thresholds(np.stack([p2, p2], 1), y, np.ones_like(y, bool), ["a", "b"])
+    assert th == {"a": 0.7, "b": FALLBACK}
