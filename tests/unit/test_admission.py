@@ -19,7 +19,7 @@ def test_admission_keeps_samples_the_head_calls_the_concept(settings: Settings, 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(120, 8)).astype(np.float32)
     y = np.stack([x[:, 0] > 0, x[:, 1] > 0], 1).astype(np.float32)
-    cfg = ConceptTrainConfig(epochs=15, per_family=120, batch_size=40, hidden=16, emb_dim=8, input_dropout=0.0)
+    cfg = ConceptTrainConfig(epochs=30, per_family=120, batch_size=40, hidden=16, emb_dim=8, input_dropout=0.0)
     head = train_concept_head(x, y, np.ones_like(y, bool), np.asarray(["a"] * 120), ["river", "forest"],
                               backbone_version="t", config=cfg).head
     head.cfg.metrics = {"kind": "concept", "thresholds": {"river": 0.5}}
