@@ -59,6 +59,7 @@ eval: servers-up ## quality vs the papers -> benchmarks/results/eval.md + PNG pl
 	$(BIN)/rskg eval cbir
 	$(BIN)/rskg eval classify
 	$(BIN)/rskg eval crossdataset
+	$(BIN)/rskg eval crossdataset --lodo
 	$(BIN)/rskg eval supplementary --dataset ucm --truth $(EVAL_DATA)/ucmerced/multilabels.csv
 	$(BIN)/rskg eval expansion
 	$(BIN)/rskg eval report

@@ -11,11 +11,17 @@ t0=$(date +%s)
 step "label system -> Neo4j (concepts, hierarchy, dataset labels, SIMILAR_TO / ADJACENT_TO)"
 $RSKG sync
 
-step "ingest UCMerced (2,100 images + 17-label multi-labels), then the EuroSAT RGB / NWPU-RESISC45 / RSSCN7 subsets and the Sentinel-2 patches"
+step "concept head: trained through the label system on every labelled dataset (cached features; reused when installed)"
+$RSKG image train-head --if-missing
+
+step "ingest UCMerced (2,100 images + 17-label multi-labels), then the EuroSAT RGB / NWPU-RESISC45 (both draws) / RSSCN7 / GID-MTL sets and the Sentinel-2 patches, features from the concept head"
 $RSKG ingest "$DATA/ucmerced" --dataset ucm --quiet
 $RSKG ingest "$DATA/eurosat_rgb" --dataset eurosat --quiet
 $RSKG ingest "$DATA/nwpu_resisc45" --dataset nwpu_resisc45 --quiet
 $RSKG ingest "$DATA/rsscn7" --dataset rsscn7 --quiet
+$RSKG ingest "$DATA/nwpu_resisc45_more" --dataset nwpu_resisc45_more --quiet
+$RSKG ingest "$DATA/gid_mtl" --dataset gid_mtl5 --quiet
+$RSKG ingest "$DATA/gid_mtl" --dataset gid_mtl15 --quiet
 $RSKG ingest "$DATA/sentinel2_ms" --dataset bigearthnet_43 --quiet
 
 step "sample counts into the graph, k-means prototypes per concept (10 each)"

@@ -98,6 +98,8 @@ class Evidence:
     similarity: float
     graph_distance: float
     path: list[str]
+    probability: float | None = strawberry.field(
+        default=None, description="the concept head's calibrated P(query concept | sample) that admitted it")
 
 
 @strawberry.type
@@ -123,7 +125,8 @@ class SampleHit:
                    score=float(h.score), labels=list(h.labels), hir_distance=getattr(h, "hir_distance", None),
                    evidence=None if ev is None else Evidence(
                        concept_id=ev.concept_id, prototype_id=ev.prototype_id, similarity=float(ev.similarity),
-                       graph_distance=float(ev.graph_distance), path=list(ev.path)))
+                       graph_distance=float(ev.graph_distance), path=list(ev.path),
+                       probability=getattr(ev, "probability", None)))
 
 
 @strawberry.type

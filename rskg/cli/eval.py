@@ -103,11 +103,22 @@ def crossdataset_cmd(
                                 help="UCMerced classes whose prototypes are searched in the targets"),
     out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v"),
     protocol_head: bool = ProtoOpt,
+    lodo: bool = typer.Option(False, "--lodo", help="leave-one-dataset-out with the concept head over ucm, "
+                              "eurosat, nwpu, rsscn7, gid (writes eval_crossdataset_lodo.*)"),
+    lodo_targets: str = typer.Option("", "--lodo-targets", help="LODO target families (default: all five)"),
+    old_protocol: bool = typer.Option(True, "--old-protocol/--no-old-protocol",
+                                      help="with --lodo: also the UCMerced-prototype protocol, concept head"),
 ) -> None:
-    """UCMerced prototypes scored on EuroSAT RGB / NWPU-RESISC45 / RSSCN7 through the label system."""
-    from rskg.evaluation.runner import run_crossdataset
+    """UCMerced prototypes scored on EuroSAT RGB / NWPU-RESISC45 / RSSCN7 through the label system; with
+    --lodo, every dataset family ranked by a concept head trained without it."""
+    from rskg.evaluation.runner import run_crossdataset, run_crossdataset_lodo
 
     _setup(verbose)
+    if lodo:
+        fams = tuple(t.strip() for t in lodo_targets.split(",") if t.strip()) or None
+        _done(run_crossdataset_lodo(load_settings(), None if no_write else out, fams, old_protocol=old_protocol),
+              no_write)
+        return
     o = run_crossdataset(load_settings(), None if no_write else out,
                          tuple(t.strip() for t in targets.split(",") if t.strip()),
                          tuple(c.strip() for c in classes.split(",") if c.strip()), protocol_head=protocol_head)

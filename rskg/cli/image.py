@@ -1,12 +1,14 @@
-"""``rskg image``: the image encoder's state and training of its multi-label head."""
+"""``rskg image``: the image encoder's state and training of its concept head."""
 
 from __future__ import annotations
+
+import logging
 
 import typer
 
 from rskg.settings import load_settings
 
-app = typer.Typer(help="Image encoder: show its version, train the fine-tuned head.", no_args_is_help=True)
+app = typer.Typer(help="Image encoder: show its version, train the concept head.", no_args_is_help=True)
 
 
 @app.command("info")
@@ -16,36 +18,57 @@ def info() -> None:
 
     enc = ImageEncoder(load_settings())
     typer.echo(f"version: {enc.version}\ndim: {enc.dim}\nhead: {'yes' if enc.head is not None else 'no'}")
+    if enc.head is not None:
+        m = enc.head.cfg.metrics or {}
+        typer.echo(f"head: {len(enc.head.cfg.labels)} outputs, "
+                   + ", ".join(f"{k}={m[k]}" for k in sorted(m)))
 
 
 @app.command("train-head")
 def train_head_cmd(
-    epochs: int = typer.Option(40, help="training epochs"),
+    epochs: int = typer.Option(20, help="training epochs"),
     seed: int = typer.Option(0, help="random seed"),
-    augment: bool = typer.Option(True, help="scale/rotation/mosaic views (encoded once, cached)"),
+    families: str = typer.Option("ucm,eurosat,nwpu,rsscn7,gid", help="dataset families to train on "
+                                 "(folders under RSKG_DATA_DIR; a missing folder is skipped)"),
+    reencode: bool = typer.Option(False, "--reencode", help="then re-encode every ingested dataset with the "
+                                  "new head and rebuild the image index (needs the servers)"),
+    if_missing: bool = typer.Option(False, "--if-missing", help="keep an installed concept head trained on "
+                                    "this backbone version (what `make demo` does); train only when there is none"),
+    verbose: bool = typer.Option(False, "-v"),
 ) -> None:
-    """Train the head on the UCMerced train split (1,470 images) and install it under RSKG_HOME/models.
+    """Train the concept head on every labelled dataset at once (targets through the label system: a label
+    switches on its concept and all ancestors; concepts a dataset cannot speak about are unknown, masked) and
+    install it under RSKG_HOME/models. Backbone features are cached, so a retrain takes minutes.
 
-    Every ImageEncoder built afterwards (with RSKG_ENCODER_USE_HEAD on) returns the head's 256-d embedding
-    and a new version, so stored features and the image index must be rebuilt (re-run `rskg ingest`).
+    Every ImageEncoder built afterwards returns the head's 256-d embedding and a new version (the index
+    records it); `--reencode` rebuilds the stored features and the index in the same command.
     """
-    from embeddings.backbone import fuse
-    from embeddings.head import TrainConfig, train_head
     from embeddings.image import ImageEncoder
-    from rskg.evaluation import metrics as M
-    from rskg.image_training import load_corpus, train_views
+    from rskg.headtrain.product import install_head
+    from rskg.headtrain.product import reencode as run_reencode
+    from rskg.headtrain.train import ConceptTrainConfig
+    from rskg.label_mapping import load_system
 
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(message)s")
     settings = load_settings()
-    enc = ImageEncoder(settings, use_head=False)
-    c = load_corpus(settings, enc)
-    x = fuse(c.raw, enc.stage_dims, enc.fusion)
-    tr = c.is_train
-    views = train_views(settings, enc, c, seed) if augment else None
-    res = train_head(x[tr], c.y[tr], None, settings, seed, labels=c.label_names, views=views,
-                     config=TrainConfig(epochs=epochs), feature_version=enc.feature_version)
-    ml = M.multilabel_scores(c.y[~tr][:, c.n_scene:], res.head.predict_proba(x[~tr])[:, c.n_scene:])
-    typer.echo(f"head saved to {res.path} ({res.seconds:.0f} s, loss {res.epoch_loss[0]:.3f} -> "
-               f"{res.epoch_loss[-1]:.3f})")
-    typer.echo(f"UCMerced test split multi-labels: mAP {ml['map']:.3f}, macro F1 {ml['macro_f1']:.3f}, "
-               f"micro F1 {ml['micro_f1']:.3f}")
-    typer.echo(f"new encoder version: {ImageEncoder(settings).version} (re-ingest to rebuild features)")
+    if if_missing:
+        from rskg.headtrain.product import installed_concept_head
+
+        have = installed_concept_head(settings)
+        if have is not None:
+            typer.echo(f"concept head already installed ({have}); not retrained")
+            return
+    fams = tuple(f.strip() for f in families.split(",") if f.strip())
+    res = install_head(settings, load_system(settings), fams, seed, ConceptTrainConfig(epochs=epochs))
+    typer.echo(f"head saved to {res.path}: {res.n_concepts} concepts, {res.n_train} training images from "
+               f"{', '.join(res.families)}; trained in {res.train_seconds:.0f} s ({res.total_seconds:.0f} s with "
+               f"features), peak RSS {res.peak_rss_mb:.0f} MB")
+    typer.echo(f"new encoder version: {ImageEncoder(settings).version}")
+    if reencode:
+        from rskg.services import Services
+
+        with Services(settings) as svc:
+            done = run_reencode(svc)
+        typer.echo(f"re-encoded {sum(done.values())} samples of {len(done)} datasets; image index rebuilt")
+    else:
+        typer.echo("stored features and the image index still use the old version: rerun with --reencode")

@@ -15,8 +15,9 @@ from rskg.settings import load_settings
 
 def ingest(
     url: Annotated[str, typer.Argument(help="dataset root: a folder or an fsspec URL (zip://, https://, s3://)")],
-    dataset: Annotated[str, typer.Option("--dataset", "-d", help="reader: ucm, eurosat, nwpu_resisc45, "
-                                         "rsscn7, bigearthnet_43 or imagefolder")] = "imagefolder",
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="reader: ucm, eurosat, eurosat_full, "
+                                         "nwpu_resisc45, nwpu_resisc45_more, rsscn7, gid_mtl5, gid_mtl15, "
+                                         "bigearthnet_43 or imagefolder")] = "imagefolder",
     dataset_id: Annotated[str | None, typer.Option("--id", help="catalog id (default: the reader name)")] = None,
     labels: Annotated[str | None, typer.Option("--labels", help="multi-label annotation file (default: the "
                                                "dataset's own, e.g. multilabels.csv / labels.csv)")] = None,
@@ -26,6 +27,8 @@ def ingest(
                                                 "in-process Ray instance")] = None,
     limit: Annotated[int | None, typer.Option(help="first N samples per label folder (N in all for "
                                               "datasets without label folders)")] = None,
+    gsd: Annotated[float | None, typer.Option("--gsd", help="ground sample distance in m/pixel (overrides the "
+                                              "reader's and the folder's dataset.yaml)")] = None,
     batch_size: Annotated[int, typer.Option(help="samples per catalog transaction")] = 64,
     workers: Annotated[int, typer.Option(help="decode threads / Ray CPUs")] = 4,
     features: Annotated[bool, typer.Option(help="compute image features and update the FAISS index")] = True,
@@ -47,7 +50,7 @@ def ingest(
     settings = load_settings()
     opts = IngestOptions(url=url, dataset=dataset, dataset_id=dataset_id, labels_file=labels, engine=engine,
                          address=address or settings.ray_address,
-                         limit=limit, batch_size=batch_size, workers=workers, progress=not quiet,
+                         limit=limit, gsd_m=gsd, batch_size=batch_size, workers=workers, progress=not quiet,
                          onboard=map_labels)
     extractor = default_extractor(settings, backend) if features else None
     with Services(settings) as svc:

@@ -126,6 +126,7 @@ def _print(res: RetrievalResult, show: int) -> None:
         ev = h.evidence
         assert ev is not None
         extra = f" hir={h.hir_distance:.3f}" if h.hir_distance is not None else ""
+        extra += f" p={ev.probability:.2f}" if ev.probability is not None else ""
         typer.echo(f"  {h.sample_id}  [{h.concept_id}] score={h.score:.3f} sim={ev.similarity:.3f} via "
                    f"{ev.concept_id} (d={ev.graph_distance:.2f}, path={'>'.join(ev.path)}){extra}")
     for n in res.notes:

@@ -1,4 +1,4 @@
-"""Image features for the experiments, with a persistent cache of the encoder's raw pooled stages.
+"""Image features for head training and the experiments, with a persistent cache of the encoder's raw pooled stages.
 
 The expensive part (JPEG decode + EfficientNet-lite0) is cached per image as the *raw* pooled stages
 (``ImageEncoder.encode_raw``), keyed by the SHA-256 of the file bytes and the GSD, in one file per backbone

@@ -35,6 +35,7 @@ class EvalImages:
     sha256: list[str]
     gsd_m: list[float | None]
     loader: Callable[[int], np.ndarray] = field(repr=False)
+    splits: list[str] = field(default_factory=list)   # per image: the dataset's own split ('' when none)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -54,7 +55,7 @@ class EvalImages:
         return EvalImages(self.dataset, self.primary_set, [self.keys[i] for i in rows],
                           [self.rel_paths[i] for i in rows], [self.label_sets[i] for i in rows],
                           [self.sha256[i] for i in rows], [self.gsd_m[i] for i in rows],
-                          lambda j: parent.load(rows[j]))
+                          lambda j: parent.load(rows[j]), [self.splits[i] for i in rows] if self.splits else [])
 
 
 def from_folder(settings: Settings, reader_name: str, folder: str | Path | None = None) -> EvalImages:
@@ -84,11 +85,13 @@ def from_folder(settings: Settings, reader_name: str, folder: str | Path | None 
 
     label_sets = [{primary: list(r.labels), **{k: list(v) for k, v in r.extra_labels.items()}} for r in refs]
     return EvalImages(primary, primary, [r.rel_path for r in refs], [r.rel_path for r in refs], label_sets, shas,
-                      [cls.gsd_m] * len(refs), load)
+                      [reader.info.gsd_m] * len(refs), load,
+                      [str(r.meta.get("split", "")) for r in refs])
 
 
 _DEFAULT_FOLDERS = {"ucm": "ucmerced", "eurosat": "eurosat_rgb", "nwpu_resisc45": "nwpu_resisc45",
-                    "rsscn7": "rsscn7"}
+                    "rsscn7": "rsscn7", "eurosat_full": "eurosat_rgb_full", "nwpu_resisc45_more": "nwpu_resisc45_more",
+                    "gid_mtl5": "gid_mtl", "gid_mtl15": "gid_mtl"}
 
 
 def from_catalog(services: object, settings: Settings, dataset_id: str) -> EvalImages:

@@ -105,9 +105,11 @@ def distributions(ucm: UCM, fs: FeatureSet, raw: np.ndarray | None = None, grid:
 
     whole = raw is None
     raw = ucm.raw if raw is None else raw
-    if fs.head is not None and set(ucm.labels) <= set(fs.head.cfg.labels):
+    from rskg.evaluation.classify import ucm_head_columns
+
+    cols = ucm_head_columns(list(fs.head.cfg.labels), ucm.labels) if fs.head is not None else []
+    if fs.head is not None and cols and all(c is not None for c in cols):
         fused = fuse(raw, ucm.encoder.stage_dims, ucm.encoder.fusion)
-        cols = [list(fs.head.cfg.labels).index(lab) for lab in ucm.labels]
         return (image_distributions(fs.head.predict_proba(fused)[:, cols], grid), list(ucm.labels),
                 "head label probabilities")
     if whole:

@@ -64,10 +64,15 @@ def run(ucm: UCM) -> ClassifyResult:
     for fs in ucm.variants:
         if fs.head is None:
             continue
-        head_labels = list(fs.head.cfg.labels)
-        proba = fs.head.predict_proba(fused)[:, [head_labels.index(lab) for lab in ucm.labels]]
-        res.classification[fs.name] = M.multilabel_scores(y, proba)
-        res.per_label_ap[fs.name] = {lab: M.average_precision(proba[:, j], y[:, j]) for j, lab in enumerate(ucm.labels)}
+        cols = ucm_head_columns(list(fs.head.cfg.labels), ucm.labels)
+        keep = [j for j, c in enumerate(cols) if c is not None]
+        proba = fs.head.predict_proba(fused)[:, [cols[j] for j in keep]]
+        if len(keep) < len(cols):
+            res.notes.append(f"{fs.name}: no output for {[ucm.labels[j] for j, c in enumerate(cols) if c is None]} "
+                             "(scored on the other labels)")
+        res.classification[fs.name] = M.multilabel_scores(y[:, keep], proba)
+        res.per_label_ap[fs.name] = {ucm.labels[j]: M.average_precision(proba[:, k], y[:, j])
+                                     for k, j in enumerate(keep)}
     if ucm.head is None:
         res.notes.append("the product head is not installed (`rskg image train-head`): its rows are missing")
     for fs in ucm.variants:
@@ -81,3 +86,15 @@ PAPER_004: dict[str, dict[str, float]] = {
     "retrieval DenseNet201 (5% queries)": {"ANMRR": 0.1557, "mAP (P@1..100)": 0.8959, "P@10": 0.9031,
                                              "P@50": 0.8949, "P@100": 0.8898},
 }
+
+
+def ucm_head_columns(head_labels: list[str], labels: list[str]) -> list[int | None]:
+    """UCMerced multi-label -> head output column (the label itself, or its concept for the concept head)."""
+    from rskg.headtrain.targets import head_columns
+
+    if set(labels) <= set(head_labels):
+        return head_columns(head_labels, labels, "ucm_multilabel", None)
+    from ontology.store import load_label_system
+    from rskg.settings import load_settings
+
+    return head_columns(head_labels, labels, "ucm_multilabel", load_label_system(load_settings().ontology_dir))

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ontology.model import LabelSystem
+from rskg.corpora.concepts import carriers, is_same_concept, label_concepts, match_label
 from rskg.corpora.images import EvalImages
 from rskg.corpora.ucm import UCM
 from rskg.evaluation import metrics as M
-from rskg.evaluation.concepts import carriers, is_same_concept, label_concepts, match_label
 from rskg.evaluation.prototype_scoring import kmeans_prototypes
 
 DEFAULT_CLASSES = ("river", "forest", "beach", "agricultural", "denseresidential", "parkinglot", "freeway")

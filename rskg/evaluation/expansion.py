@@ -29,8 +29,8 @@ import numpy as np
 from kg.label_graph import build_adjacency, dijkstra
 from mappings.cooccurrence import Cooccurrence, Sample, s2_samples
 from ontology.model import LabelSystem
+from rskg.corpora.concepts import carriers, label_concepts, match_label
 from rskg.evaluation import metrics as M
-from rskg.evaluation.concepts import carriers, label_concepts, match_label
 from rskg.evaluation.prototype_scoring import kmeans_prototypes, knn_retrieved
 
 MAX_RELATED = 30          # as RetrievalRequest.max_related

@@ -2,7 +2,7 @@
 
 For each query label L of the ground truth:
 
-1. the label system maps L to a concept C (:func:`rskg.evaluation.concepts.match_label`, reported per label);
+1. the label system maps L to a concept C (:func:`rskg.corpora.concepts.match_label`, reported per label);
 2. C's 10 k-means prototypes are built from the *prototype source* (UCMerced, train part of the fixed split):
    the images carrying a scene label or a multi-label that the label system maps to C or a subclass;
 3. evaluated samples = the dataset's samples minus any image (by content hash) the prototypes or the head were
@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ontology.model import LabelSystem
+from rskg.corpora.concepts import LabelMatch, carriers, label_concepts, match_label
 from rskg.corpora.images import EvalImages
 from rskg.evaluation import metrics as M
-from rskg.evaluation.concepts import LabelMatch, carriers, label_concepts, match_label
 from rskg.evaluation.prototype_scoring import kmeans_prototypes, knn_retrieved
 from rskg.evaluation.truth import Truth
 

@@ -46,6 +46,7 @@ class IngestOptions:
     engine: str = "local"
     address: str | None = None            # --engine ray: a running cluster (host:port); None = in-process Ray
     limit: int | None = None
+    gsd_m: float | None = None            # --gsd: overrides the reader's and the dataset.yaml's GSD
     batch_size: int = 64
     workers: int = 4
     index_every: int = 1024               # samples between FAISS checkpoints
@@ -80,7 +81,7 @@ class IngestReport:
 def make_reader(opts: IngestOptions) -> DatasetReader:
     root = open_root(opts.url)
     cls = reader_class(opts.dataset)
-    return cls(root, dataset_id=opts.dataset_id, labels_file=opts.labels_file, limit=opts.limit)
+    return cls(root, dataset_id=opts.dataset_id, labels_file=opts.labels_file, limit=opts.limit, gsd_m=opts.gsd_m)
 
 
 class Ingestor:
@@ -98,12 +99,12 @@ class Ingestor:
 
     # --- setup -----------------------------------------------------------------------------------
     def _register(self) -> None:
-        r = self.reader
+        r, info = self.reader, self.reader.info
         with self.svc.connection() as conn:
-            catalog.upsert_dataset(conn, self.dataset_id, r.name, r.url, r.license, r.citation,
-                                   r.multi_label, r.gsd_m)
-        self.svc.driver.execute_query(cy.MERGE_DATASET, id=self.dataset_id, name=r.name, url=r.url,
-                                      license=r.license)
+            catalog.upsert_dataset(conn, self.dataset_id, info.name, info.url, info.license, info.citation,
+                                   r.multi_label, info.gsd_m)
+        self.svc.driver.execute_query(cy.MERGE_DATASET, id=self.dataset_id, name=info.name, url=info.url,
+                                      license=info.license)
         for label_set, names in r.label_sets().items():
             self.svc.driver.execute_query(cy.MERGE_DATASET_LABELS, dataset=label_set, names=list(names))
 
@@ -138,7 +139,7 @@ class Ingestor:
             rows.append(catalog.SampleRow(
                 id=sid, dataset_id=self.dataset_id, source_path=d.ref.rel_path, labels=d.ref.labels,
                 label_sets=label_sets, footprint_wkt=d.footprint_wkt, acquired_at=d.acquired_at,
-                sensor=self.reader.sensor, gsd_m=d.gsd_m, bands=d.band_names or ["R", "G", "B"],
+                sensor=self.reader.info.sensor, gsd_m=d.gsd_m, bands=d.band_names or self.reader.info.bands,
                 width=int(d.rgb.shape[1]), height=int(d.rgb.shape[0]), storage=storage, sha256=d.sha256,
                 vector_id=vector_id(sid)))
         return rows, time.perf_counter() - t0

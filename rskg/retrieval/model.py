@@ -66,6 +66,7 @@ class Evidence:
     similarity: float           # cosine similarity between prototype and sample feature
     graph_distance: float       # Dijkstra distance of that concept from the query concept
     path: tuple[str, ...]       # graph path from the query concept
+    probability: float | None = None   # the concept head's P(query concept | sample), when it decided admission
 
 
 @dataclass(frozen=True)

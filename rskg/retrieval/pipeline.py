@@ -15,6 +15,7 @@ from embeddings.faiss_index import l2n
 from rskg import validation
 from rskg.errors import ConfigError, DataError, ValidationError
 from rskg.retrieval import filters
+from rskg.retrieval.admission import admit
 from rskg.retrieval.caches import image_index
 from rskg.retrieval.direct import direct_matches
 from rskg.retrieval.features import sample_feature
@@ -217,6 +218,7 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
             nb = neighbours(services, index, store) if store is not None else None
             found = search(index, queries, request.k_per_prototype, candidates, excluded, threshold, nb, store,
                            request.limit_supplementary) if queries else {}
+            found = admit(services, index, found, res.notes)
             res.supplementary = to_hits(services, found, request.limit_supplementary)
 
     if request.rerank_hir and res.supplementary and index is not None and store is not None:

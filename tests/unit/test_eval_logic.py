@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rskg.corpora.concepts import is_same_concept, label_concepts, match_label
 from rskg.corpora.split import ucm_split
 from rskg.evaluation.cbir import hir_fuse, hir_rerank, score, tune_lambda
-from rskg.evaluation.concepts import is_same_concept, label_concepts, match_label
 from rskg.evaluation.prototype_scoring import knn_retrieved
 from rskg.evaluation.truth import read_truth
 from rskg.settings import Settings

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from rskg.errors import DataError
 from rskg.ingest.discovery import Root
+from rskg.ingest.readers.metadata import DatasetInfo, resolve_info
 from rskg.ingest.records import Decoded, Rejected, SampleRef
 
 
@@ -28,14 +29,23 @@ class DatasetReader(ABC):
     multi_label: ClassVar[bool] = False
     classes: ClassVar[tuple[str, ...]] = ()     # primary label names, as the dataset spells them
     default_labels_file: ClassVar[str | None] = None   # annotation file used when --labels is absent
+    vocabulary: ClassVar[str | None] = None     # label-system dataset whose labels these are (default: key)
 
     def __init__(self, root: Root, dataset_id: str | None = None, labels_file: str | None = None,
-                 limit: int | None = None) -> None:
+                 limit: int | None = None, gsd_m: float | None = None) -> None:
         self.root = root
+        self.info: DatasetInfo = resolve_info(
+            DatasetInfo(self.name, self.gsd_m, self.sensor, license=self.license, citation=self.citation,
+                        url=self.url), root, gsd_m)
         self.dataset_id = dataset_id or self.key
         self.labels_file = labels_file
         self.limit = limit
         self.rejected: list[Rejected] = []      # annotation rows etc. found unusable during discovery
+
+    @property
+    def label_vocabulary(self) -> str:
+        """The label-system dataset id whose source-label mappings these labels use."""
+        return self.vocabulary or self.key
 
     # --- label sets ------------------------------------------------------------------------------
     def label_sets(self) -> dict[str, tuple[str, ...]]:

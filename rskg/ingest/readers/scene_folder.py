@@ -53,7 +53,8 @@ class SceneFolderReader(DatasetReader):
         return folder_name
 
     def decode(self, ref: SampleRef, blobs: list[bytes], sha256: str) -> Decoded:
-        return Decoded(ref=ref, sha256=sha256, rgb=decode_rgb(blobs[0], ref.rel_path), gsd_m=self.gsd_m)
+        return Decoded(ref=ref, sha256=sha256, rgb=decode_rgb(blobs[0], ref.rel_path),
+                       gsd_m=self.info.gsd_m)
 
 
 class ImageFolderReader(SceneFolderReader):

@@ -1,0 +1,1 @@
+"""The concept head: trained through the label system on every labelled dataset (DESIGN.md section 6)."""
