@@ -19,12 +19,11 @@ OUT = REPO_ROOT / "benchmarks" / "results" / "concept_head.md"
 
 
 def run(settings: Settings, out: Path = OUT) -> dict[str, float]:
-    from rskg.label_mapping import load_system
-
     from embeddings.image import ImageEncoder
     from rskg.headtrain.corpus import load_corpus
     from rskg.headtrain.fit import fit
     from rskg.headtrain.views import corpus_views
+    from rskg.label_mapping import load_system
 
     system = load_system(settings)
     enc = ImageEncoder(settings, use_head=False)

@@ -48,6 +48,12 @@ def ingest(
     from rskg.ingest.pipeline import ingest as run_ingest
 
     settings = load_settings()
+    if address or settings.ray_address:
+        # Ray reads its token settings when it is first imported: the cluster's must be in place before that
+        from rskg.servers.ray_local import auth_env
+
+        for k, v in auth_env(settings).items():
+            os.environ.setdefault(k, v)
     opts = IngestOptions(url=url, dataset=dataset, dataset_id=dataset_id, labels_file=labels, engine=engine,
                          address=address or settings.ray_address,
                          limit=limit, gsd_m=gsd, batch_size=batch_size, workers=workers, progress=not quiet,

@@ -21,7 +21,7 @@ from kg import samples as cy
 from rskg.catalog import samples as catalog
 from rskg.catalog.zarr_store import FeatureStore, PixelStore
 from rskg.servers.common import port_bindable
-from rskg.servers.ray_local import RayLocalCluster, alive_nodes
+from rskg.servers.ray_local import RayLocalCluster, alive_nodes, auth_env
 from rskg.settings import load_settings
 from tests.integration.test_ingest import Ctx, ctx  # noqa: F401  (the module's ingest context fixture)
 
@@ -37,10 +37,6 @@ def cluster(ctx: Ctx) -> Iterator[RayLocalCluster]:  # noqa: F811
     cl = RayLocalCluster(load_settings(home=ctx.settings.home, ray_port=port))
     cl.up(nodes=2, cpus_per_node=1)
     yield cl
-    import ray
-
-    if ray.is_initialized():
-        ray.shutdown()
     cl.down()
 
 
@@ -66,18 +62,25 @@ def _snapshot(ctx: Ctx, ds: str) -> dict[str, tuple]:  # noqa: F811
 
 def test_cluster_has_two_live_nodes(cluster: RayLocalCluster) -> None:
     assert cluster.status().healthy and len(cluster.node_pids()) == 2
-    assert alive_nodes(cluster.address) == 2
+    assert alive_nodes(cluster.address, auth_env(cluster.s)) == 2
+
+
+def _cli_env(ctx: Ctx) -> dict[str, str]:  # noqa: F811
+    """A driver process of its own (an in-process Ray of an earlier test keeps its auth token in this one)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    return {**env, "RSKG_HOME": str(ctx.settings.home), "HF_HUB_OFFLINE": "1"}
 
 
 def test_ray_cluster_ingest_equals_local(ctx: Ctx, cluster: RayLocalCluster, data_dir: Path) -> None:  # noqa: F811
-    import ray
-
     rep_l = ctx.run(data_dir / "rsscn7", "rsscn7", LOCAL, limit=5, batch_size=8)
-    rep_r = ctx.run(data_dir / "rsscn7", "rsscn7", RAY, limit=5, batch_size=8, engine="ray",
-                    address=cluster.address)
-    assert (rep_l.ingested, rep_r.ingested, len(rep_r.quarantined)) == (35, 35, 0)
-    # the work really ran on both nodes of the cluster, not in this process
-    assert len({n["NodeID"] for n in ray.nodes() if n["Alive"]}) == 2
+    ctx.created.append((RAY, []))
+    out = subprocess.run([sys.executable, "-m", "rskg.cli.main", "ingest", str(data_dir / "rsscn7"), "--dataset",
+                          "rsscn7", "--id", RAY, "--limit", "5", "--batch-size", "8", "--engine", "ray", "--address",
+                          cluster.address, "--quiet", "--no-map"], env=_cli_env(ctx), capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert rep_l.ingested == 35 and "35 ingested" in out.stdout and "0 quarantined" in out.stdout, out.stdout
+    assert alive_nodes(cluster.address, auth_env(cluster.s)) == 2
     a, b = _snapshot(ctx, LOCAL), _snapshot(ctx, RAY)
     assert a.keys() == b.keys() and len(a) == 35
     for path in a:
@@ -95,10 +98,10 @@ def test_worker_node_killed_mid_ingest_resumes(ctx: Ctx, cluster: RayLocalCluste
     """Kill the second node while a CLI ingest runs on the cluster; a rerun ends with exact counts."""
     n = 105
     ctx.created.append((KILL, []))
-    env = {**os.environ, "RSKG_HOME": str(ctx.settings.home), "HF_HUB_OFFLINE": "1"}
+    env = _cli_env(ctx)
     cmd = [sys.executable, "-m", "rskg.cli.main", "ingest", str(data_dir / "rsscn7"), "--dataset", "rsscn7",
            "--id", KILL, "--limit", "15", "--batch-size", "8", "--engine", "ray", "--address", cluster.address,
-           "--quiet"]
+           "--quiet", "--no-map"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     at_kill, deadline = 0, time.monotonic() + 240
     try:
@@ -113,7 +116,7 @@ def test_worker_node_killed_mid_ingest_resumes(ctx: Ctx, cluster: RayLocalCluste
     finally:
         proc.kill()
     assert 16 <= at_kill < n, out.decode(errors="replace")
-    assert alive_nodes(cluster.address) == 1
+    assert alive_nodes(cluster.address, auth_env(cluster.s)) == 1
     # whatever the first run did (Ray retries lost tasks on the surviving node, or the run stops),
     # the rerun leaves every sample exactly once
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)

@@ -168,7 +168,9 @@ def test_composite_review_page_in_chromium(corpus: Any, composite: str, api: Tes
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' (playwright)")
     with serve_in_thread(corpus.settings, corpus.services) as base, sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        page = browser.new_page()
+        # Playwright's wait_for_function evaluates its predicate with eval(), which the page's strict CSP refuses;
+        # the CSP itself is tested in tests/integration/api/test_web_app_pages_browser.py
+        page = browser.new_page(bypass_csp=True)
         page.set_default_timeout(20_000)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
