@@ -20,6 +20,14 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def derived_edges(services: Any, label_system: Any) -> None:
+    """SIMILAR_TO / ADJACENT_TO as `rskg sync` computes them: the concept page draws them as its neighbour graph."""
+    from rskg.sync import run_sync
+
+    run_sync(services, derived=True)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' (playwright)")

@@ -47,6 +47,9 @@ def _pick(page: Any, box: str, text: str, concept: str) -> None:
 
 
 def test_sample_hunter_journey(corpus: Any, tmp_path: Path) -> None:
+    from rskg.sync import run_sync
+
+    run_sync(corpus.services, derived=True)      # SIMILAR_TO / ADJACENT_TO: the concept page's neighbour graph
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' (playwright)")
     tv = pytest.importorskip("torchvision.datasets", reason="pip install -e '.[dev]' (torchvision)")
     s2 = corpus.datasets["bigearthnet_43"]
@@ -55,7 +58,9 @@ def test_sample_hunter_journey(corpus: Any, tmp_path: Path) -> None:
     s2_ids = {r[0] for r in _pg(corpus, "SELECT id FROM samples WHERE dataset_id = %s", (s2,))}
     with serve_in_thread(corpus.settings, corpus.services) as base, sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        ctx = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+        # Playwright's wait_for_function evaluates with eval(), which the pages' strict CSP refuses; the CSP itself
+        # is tested in tests/integration/api/test_web_app_pages_browser.py
+        ctx = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True, bypass_csp=True)
         page = ctx.new_page()
         page.set_default_timeout(30_000)
         errors: list[str] = []
