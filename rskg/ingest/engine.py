@@ -14,7 +14,6 @@ The caller (the pipeline) does everything that writes: Zarr, PostgreSQL, Neo4j, 
 
 from __future__ import annotations
 
-import os
 import pickle
 import time
 from collections.abc import Iterator
@@ -77,9 +76,10 @@ def run_local(proc: Processor, refs: list[SampleRef], batch_size: int,
 _connected: list[str | None] = []     # the address this process's Ray driver is connected to
 
 
-def _connect(ray: Any, address: str | None, workers: int, auth: dict[str, str] | None = None) -> None:
-    """Connect this process's Ray driver to ``address`` (None: an in-process instance of ``workers`` CPUs);
-    ``auth``: the RAY_AUTH_* variables the cluster expects (unless the caller's environment sets a token)."""
+def _connect(ray: Any, address: str | None, workers: int) -> None:
+    """Connect this process's Ray driver to ``address`` (None: an in-process instance of ``workers`` CPUs).
+    Ray reads its token settings (RAY_AUTH_*) once, when it is imported: `rskg ingest` sets the local
+    cluster's before that (rskg.servers.ray_local.auth_env)."""
     if ray.is_initialized() and _connected and _connected[0] == address:
         return
     if ray.is_initialized():
@@ -87,9 +87,6 @@ def _connect(ray: Any, address: str | None, workers: int, auth: dict[str, str] |
     _connected.clear()
     try:
         if address:
-            if auth and not (os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
-                             and os.environ.get("RAY_AUTH_TOKEN_PATH") != auth.get("RAY_AUTH_TOKEN_PATH")):
-                os.environ.update(auth)
             ray.init(address=address, log_to_driver=False, configure_logging=False)
         else:
             ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False,
@@ -101,8 +98,8 @@ def _connect(ray: Any, address: str | None, workers: int, auth: dict[str, str] |
     _connected.append(address)
 
 
-def run_ray(proc: Processor, refs: list[SampleRef], batch_size: int, workers: int, address: str | None = None,
-            auth: dict[str, str] | None = None) -> Iterator[tuple[list[Result], float]]:
+def run_ray(proc: Processor, refs: list[SampleRef], batch_size: int, workers: int,
+            address: str | None = None) -> Iterator[tuple[list[Result], float]]:
     """The same work on Ray Data: a cluster at ``address``, or in-process Ray with ``workers`` CPUs."""
     try:
         import ray
@@ -112,7 +109,7 @@ def run_ray(proc: Processor, refs: list[SampleRef], batch_size: int, workers: in
                           "Install it with `pip install 'rskg[ray]'` (ray[data]) or use --engine local.") from exc
     import numpy as np
 
-    _connect(ray, address, workers, auth)
+    _connect(ray, address, workers)
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True
     ctx.enable_progress_bars = False
@@ -132,11 +129,11 @@ def run_ray(proc: Processor, refs: list[SampleRef], batch_size: int, workers: in
 
 
 def run(engine: str, proc: Processor, refs: list[SampleRef], batch_size: int, workers: int,
-        address: str | None = None, auth: dict[str, str] | None = None) -> Iterator[tuple[list[Result], float]]:
+        address: str | None = None) -> Iterator[tuple[list[Result], float]]:
     if engine == "local":
         if address:
             raise ConfigError("--address names a Ray cluster, but the engine is local", "Add --engine ray.")
         return run_local(proc, refs, batch_size, workers)
     if engine == "ray":
-        return run_ray(proc, refs, batch_size, workers, address, auth)
+        return run_ray(proc, refs, batch_size, workers, address)
     raise ConfigError(f"unknown engine {engine!r}", "Use --engine local or --engine ray.")

@@ -34,7 +34,6 @@ from rskg.ingest.reconcile import (
 )
 from rskg.ingest.records import Decoded, Rejected, Skipped, vector_id
 from rskg.onboard import OnboardReport, onboard_label_sets
-from rskg.servers.ray_local import auth_env
 from rskg.services import Services
 
 
@@ -240,8 +239,7 @@ class Ingestor:
                        disable=not self.opts.progress, dynamic_ncols=True)
             t_wait = time.perf_counter()
             for results, decode_s in engines.run(self.opts.engine, proc, refs, self.opts.batch_size,
-                                                 self.opts.workers, self.opts.address,
-                                                 auth_env(self.svc.settings) if self.opts.address else None):
+                                                 self.opts.workers, self.opts.address):
                 rep.stages["decode_wait"] += time.perf_counter() - t_wait
                 rep.stages["decode_cpu"] += decode_s
                 rep.seen += len(results)
