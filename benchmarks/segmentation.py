@@ -13,8 +13,10 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 from embeddings.preprocess import load_rgb
 from embeddings.segmentation import FINE_CLASSES, Segmenter, fractions
@@ -33,16 +35,6 @@ UCM_CHECK: dict[str, tuple[str, ...]] = {
 }
 
 
-def _auc(score: np.ndarray, label: np.ndarray) -> float:
-    pos, neg = score[label], score[~label]
-    if not len(pos) or not len(neg):
-        return float("nan")
-    order = np.argsort(np.concatenate([pos, neg]), kind="stable")
-    ranks = np.empty(len(order))
-    ranks[order] = np.arange(1, len(order) + 1)
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
-
-
 def ucm_agreement(settings: Settings, seg: Segmenter) -> dict[str, dict[str, float]]:
     root = settings.data_dir / "ucmerced"
     with (root / "multilabels.csv").open() as fh:
@@ -57,7 +49,8 @@ def ucm_agreement(settings: Settings, seg: Segmenter) -> dict[str, dict[str, flo
     for label, fine in UCM_CHECK.items():
         has = np.array([label in r["labels"].split("|") for r in rows])
         share = frac[:, [names.index(f) for f in fine]].sum(1)
-        out[label] = {"n_labelled": int(has.sum()), "auc": _auc(share, has),
+        auc = float(roc_auc_score(has, share)) if 0 < has.sum() < len(has) else float("nan")
+        out[label] = {"n_labelled": int(has.sum()), "auc": auc,
                       "present_if_labelled": float((share[has] > 0.01).mean()) if has.any() else float("nan"),
                       "present_if_not": float((share[~has] > 0.01).mean()) if (~has).any() else float("nan"),
                       "mean_share_labelled": float(share[has].mean()) if has.any() else float("nan"),
@@ -87,27 +80,33 @@ def run(settings: Settings) -> dict[str, object]:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "segmentation.json").write_text(json.dumps(out, indent=2) + "\n")
+    (RESULTS / "segmentation.md").write_text(markdown(out))
+    return out
+
+
+def markdown(r: dict[str, Any]) -> str:
+    """segmentation.md from the results dict (segmentation.json)."""
+    ucm, ntr, nte = r["ucm_agreement"], r["n_train"], r["n_test"]
     lines = [
         "# Segmentation head on GID-MTL (issue 18)", "",
         f"`python -m benchmarks segmentation`: frozen EfficientNet-lite0 maps (strides 8/16/32) + FPN-lite decoder, "
-        f"{epochs} epochs, trained on the seeded 80 % of GID-MTL5 ({rep.n_train['gid_mtl5']} images, coarse labels "
-        f"through the hierarchy) and GID-MTL15 ({rep.n_train['gid_mtl15']}, fine labels) at once; scored on the "
-        f"held-out 20 % ({rep.n_test['gid_mtl5']} / {rep.n_test['gid_mtl15']} images), undefined pixels ignored.", "",
-        f"**mIoU, 5 classes: {rep.miou5:.3f}; 15 classes: {rep.miou15:.3f}**", "",
-        f"Time on this 2-core machine (load average {load0:.1f} at start, {load1:.1f} at end: shared with other "
-        f"work): backbone maps {rep.seconds_features:.0f} s (cached on disk for reruns), decoder training "
-        f"{rep.seconds_train:.0f} s; peak RSS {rep.peak_rss_mb:.0f} MB.", "",
-        "| GID-5 class | IoU |", "|---|---|", *[f"| {k} | {v:.3f} |" for k, v in rep.iou5.items()], "",
-        "| GID-15 class | IoU |", "|---|---|", *[f"| {k} | {v:.3f} |" for k, v in rep.iou15.items()], "",
+        f"{r['epochs']} epochs, trained on the seeded 80 % of GID-MTL5 ({ntr['gid_mtl5']} images, coarse labels "
+        f"through the hierarchy) and GID-MTL15 ({ntr['gid_mtl15']}, fine labels) at once; scored on the "
+        f"held-out 20 % ({nte['gid_mtl5']} / {nte['gid_mtl15']} images), undefined pixels ignored.", "",
+        f"**mIoU, 5 classes: {r['miou5']:.3f}; 15 classes: {r['miou15']:.3f}**", "",
+        f"Time on this 2-core machine (load average {r['load_avg_start']:.1f} at start, {r['load_avg_end']:.1f} at "
+        f"end: shared with other work): backbone maps {r['backbone_maps_s']:.0f} s (cached on disk for reruns), "
+        f"decoder training {r['train_s']:.0f} s; peak RSS {r['peak_rss_mb']:.0f} MB.", "",
+        "| GID-5 class | IoU |", "|---|---|", *[f"| {k} | {v:.3f} |" for k, v in r["iou5"].items()], "",
+        "| GID-15 class | IoU |", "|---|---|", *[f"| {k} | {v:.3f} |" for k, v in r["iou15"].items()], "",
         "## UCMerced 17-label annotations vs the head's composition", "",
         "All 2,100 UCMerced images composed by the head (no UCMerced pixel was used in training; GSD differs: "
         "0.3 m vs GID's undocumented one). `present` = share of the label's fine classes above 1 % of the pixels; "
-        "AUC = the share as a score for the label.", "",
+        "AUC = the share as a score for the label (ties counted half, sklearn's roc_auc_score).", "",
         "| label | images with it | AUC | present if labelled | present if not | mean share if labelled | if not |",
         "|---|---|---|---|---|---|---|",
         *[f"| {k} | {v['n_labelled']} | {v['auc']:.3f} | {v['present_if_labelled']:.2f} | {v['present_if_not']:.2f} | "
           f"{v['mean_share_labelled']:.3f} | {v['mean_share_not']:.3f} |" for k, v in ucm.items()], "",
-        f"Composing the 2,100 images took {t_ucm:.0f} s (ONNX Runtime).",
+        f"Composing the 2,100 images took {r['ucm_compose_s']:.0f} s (ONNX Runtime).",
     ]
-    (RESULTS / "segmentation.md").write_text("\n".join(lines) + "\n")
-    return out
+    return "\n".join(lines) + "\n"
