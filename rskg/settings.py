@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
     # (lambda tuned on the UCMerced archive for the pretrained features: `rskg eval cbir`)
     hir_grid: int = 3
     hir_lambda: float = 0.2
+    # HIR distributions: "composition" (the samples' stored pixel fractions, rskg.retrieval.hir_composition)
+    # or "patch" (label probabilities of a hir_grid patch grid); chosen by `rskg eval cbir --hir-source composition`
+    hir_source: Literal["composition", "patch"] = "patch"
     # retrieval step 4: a prototype kNN hit becomes a supplementary sample at cosine similarity >= this
     retrieval_similarity_threshold: float = 0.6
     sim_text_weight: float = 0.7
