@@ -52,12 +52,15 @@ def test_small_head_beats_chance_on_held_out_gid(trained: SegReport) -> None:
 
 @pytest.fixture(scope="module")
 def composed(home: Settings, trained: SegReport, data_dir: Path) -> tuple[Segmenter, int, int, int]:
-    """42 real UCMerced samples (2 per class) ingested into ``home`` and composed by the small head:
-    (segmenter, ingested, first backfill count, second backfill count)."""
+    """42 real UCMerced samples (2 per class) ingested into ``home`` (features and image index too, from the
+    shared feature cache) and composed by the small head: (segmenter, ingested, first and second backfill)."""
+    from rskg.ingest.features import CachedExtractor, default_extractor
+
     seg = Segmenter(trained.path, onnx_dir=home.cache_dir / "onnx")
+    extractor = CachedExtractor(default_extractor(home), home.cache_dir, "retrieval_test_features")
     with Services(home) as svc:
         rep = ingest(svc, IngestOptions(url=str(data_dir / "ucmerced"), dataset="ucm", dataset_id=DS, limit=2,
-                                        progress=False), None)
+                                        progress=False), extractor)  # type: ignore[arg-type]
         return seg, rep.ingested, backfill(svc, seg, DS), backfill(svc, seg, DS)
 
 
