@@ -83,6 +83,12 @@ def evaluate_variant(ev: Any, fracs: dict[tuple[str, int], np.ndarray], anc: dic
             "composition_hir": round(float(_ap10(ev, cr.order)[res_q & (ev.q_lab == c)].mean()), 4)}
         for c in sorted(set(ev.q_lab[res_q].tolist()))}
     out["tried"] = tried
+    # what the product computes (rskg.retrieval.hir: stored argmax fractions at the head's side, fine view,
+    # fused order, w=1): hir_source "composition" and "both" (+ the 3x3 patch distribution)
+    for key, cfg_name in (("product_composition", "hard 224px fine fused w=1"),
+                          ("product_both", "hard 224px fine +patch fused w=1")):
+        out[key] = {t["table"]: {"lambda": t["lambda"], "archive_map10": t["archive_map10"],
+                                 "mAP@10": t["test_mAP@10"]} for t in tried if t["config"] == cfg_name}
     return out
 
 
@@ -151,6 +157,8 @@ def run(settings: Settings) -> dict[str, Any]:
         "patch_hir_map10": head["patch_hir"]["all"]["mAP@10"],
         "patch_residential_map10": head["patch_hir"]["residential"]["mAP@10"],
         "headline_features": HEADLINE if HEADLINE in by_variant else ucm.variants[-1].name,
+        "default_hir_source": settings.hir_source,
+        "default_hir_composition_lambda": settings.hir_composition_lambda,
         "segmentation_model": seg.version, "split": ucm.split.describe(), "shortlist_k": cbir.K_SHORTLIST,
         "sides_px": sides, "fractions_s": round(t_frac, 1), "runtime_s": round(time.perf_counter() - t0, 1),
         "load_avg_start": [round(x, 1) for x in load0], "load_avg_end": [round(x, 1) for x in load1],
@@ -179,6 +187,9 @@ def markdown(r: dict[str, Any]) -> str:
         f"{r['patch_hir_map10']:.3f}, composition HIR {r['hir_map10']:.3f} (target 0.96); residential sub-classes "
         f"stage 1 {r['stage1_residential_map10']:.3f}, patch HIR {r['patch_residential_map10']:.3f}, composition "
         f"HIR {r['residential_map10']:.3f} (target 0.87).**", "",
+        f"Product default: `hir_source` = `{r['default_hir_source']}`, λ {r['default_hir_composition_lambda']:g} "
+        "(the rows 'hir_source ...' below are what `rskg.retrieval.hir` computes: stored argmax fractions, fine "
+        "view, fused order).", "",
     ]
     ag = r["ucm_agreement_auc_by_side"]
     labels = list(next(iter(ag.values())))
@@ -200,6 +211,11 @@ def markdown(r: dict[str, Any]) -> str:
                              v["patch_hir_paper_order"]["residential"])):
             lines.append(f"| {label} | {a['mAP@10']:.3f} | {a['mAP@20']:.3f} | {a['P@10']:.3f} | {b['mAP@10']:.3f} "
                          f"| {b['mAP@20']:.3f} | {b['P@10']:.3f} |")
+        for label, key in (("hir_source composition (product: hard 224px fine fused)", "product_composition"),
+                           ("hir_source both (product: + 3x3 patches)", "product_both")):
+            pa, pr = v[key]["all"], v[key]["residential"]
+            lines.append(f"| {label}, λ={pa['lambda']:g} / {pr['lambda']:g} | {pa['mAP@10']:.3f} | | | "
+                         f"{pr['mAP@10']:.3f} | | |")
         lines += [f"| composition HIR, all: {ca['config']} λ={ca['lambda']:g} | {ca['mAP@10']:.3f} | "
                   f"{ca['mAP@20']:.3f} | {ca['P@10']:.3f} | | | |",
                   f"| composition HIR, residential: {cr['config']} λ={cr['lambda']:g} | | | | {cr['mAP@10']:.3f} | "

@@ -71,7 +71,7 @@ def _validate(req: RetrievalRequest) -> None:
         raise ValidationError("hir_lambda must be within 0..1e6", "Use e.g. 0.2; 1000 gives paper 002's pure order.")
     if req.hir_source is not None and req.hir_source not in HIR_SOURCES:
         raise ValidationError(f"hir_source must be one of {', '.join(HIR_SOURCES)}",
-                              "Use 'composition' (stored pixel fractions) or 'patch' (patch label probabilities).")
+                              "Use 'both', 'composition' (stored pixel fractions) or 'patch' (patch probabilities).")
     if req.example_gsd_m is not None and not 0.0 < req.example_gsd_m <= 10_000.0:
         raise ValidationError("example_gsd_m must be within (0, 10000] metres", "Use e.g. 0.3 for UCMerced.")
     if req.example_image is not None:
@@ -136,6 +136,7 @@ class Knobs:
     hir_grid: int
     hir_lambda: float
     hir_source: str
+    hir_composition_lambda: float
 
     @classmethod
     def of(cls, settings: Settings, r: RetrievalRequest) -> Knobs:
@@ -146,7 +147,7 @@ class Knobs:
                    pick(r.max_distance, settings.max_distance),
                    pick(r.similarity_threshold, settings.retrieval_similarity_threshold),
                    pick(r.hir_grid, settings.hir_grid), pick(r.hir_lambda, settings.hir_lambda),
-                   pick(r.hir_source, settings.hir_source))
+                   pick(r.hir_source, settings.hir_source), pick(r.hir_lambda, settings.hir_composition_lambda))
 
 
 def retrieve(services: Services, settings: Settings, request: RetrievalRequest) -> RetrievalResult:
@@ -243,7 +244,8 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
             grid, lam = knobs.hir_grid, knobs.hir_lambda
             res.supplementary, source = rerank(services, index, store, res.supplementary, refs,
                                                {r: closure.get(r, {r}) for r in roots}, request.hir_weights,
-                                               request.hir_shortlist, grid, lam, knobs.hir_source)
+                                               request.hir_shortlist, grid, lam, knobs.hir_source,
+                                               knobs.hir_composition_lambda)
             res.notes.append(f"HIR class distributions: {source}")
     elif request.rerank_hir:
         res.notes.append("HIR re-rank skipped: no supplementary samples or no prototypes")

@@ -138,11 +138,11 @@ def test_hir_from_stored_compositions_orders_the_shortlist_by_wmd(
                                                             hir_source=source))
 
             res = run("composition")
-            assert any("composition (rollup" in n for n in res.notes), res.notes
+            assert any("composition (fine, 15 concepts)" in n for n in res.notes), res.notes
             direct = [h.sample_id for h in res.direct if h.concept_id == "river"]
             ranked = [h for h in res.supplementary if h.hir_distance is not None]
             assert len(direct) == 2 and len(ranked) >= 5
-            comp = CompositionDistributions(svc, "rollup")
+            comp = CompositionDistributions(svc, "fine")
             x = np.mean(list(comp.samples(direct).values()), axis=0)
             vecs = comp.samples([h.sample_id for h in ranked])
             w = comp.weights(subclass_closure(svc, ["river"])["river"], None, QUERY_WEIGHT)
@@ -151,5 +151,15 @@ def test_hir_from_stored_compositions_orders_the_shortlist_by_wmd(
             assert list(expect) == sorted(expect)                                    # the shortlist in WMD order
             patch = run("patch")
             assert not any("composition" in n for n in patch.notes)
+            # "both" (the default, settings.hir_source): patch distribution and composition concatenated
+            both = run("both")
+            assert any("3x3 patches + composition (fine, 15 concepts)" in n for n in both.notes), both.notes
+            assert {h.sample_id for h in both.supplementary} == {h.sample_id for h in res.supplementary}
+            comp_only = {h.sample_id: h.hir_distance for h in ranked}
+            for h in both.supplementary:                        # the patch part adds to the composition's WMD
+                if h.sample_id in comp_only:
+                    assert h.hir_distance is not None and h.hir_distance >= comp_only[h.sample_id] - 1e-6
+            assert any("+ composition" in n for n in retrieve(svc, home, RetrievalRequest(
+                labels=["river"], datasets=[DS], similarity_threshold=0.0, rerank_hir=True)).notes)
         finally:
             svc.driver.execute_query(DELETE_STORE_PROTOTYPES, store=store_key(home))
