@@ -163,3 +163,23 @@ def test_hir_from_stored_compositions_orders_the_shortlist_by_wmd(
                 labels=["river"], datasets=[DS], similarity_threshold=0.0, rerank_hir=True)).notes)
         finally:
             svc.driver.execute_query(DELETE_STORE_PROTOTYPES, store=store_key(home))
+
+
+def test_hir_composition_of_an_uploaded_example_image(home: Settings, composed: tuple[Segmenter, int, int, int],
+                                                      trained: SegReport, data_dir: Path) -> None:
+    """An uploaded query image is composed by the installed head (``trained`` saved it to the home's model
+    path): the indexed copy of the same pixels comes first with WMD 0 to it."""
+    from rskg.composition.train import seg_model_path
+    from rskg.retrieval.model import RetrievalRequest
+    from rskg.retrieval.pipeline import retrieve
+
+    assert trained.path == seg_model_path(home)
+    raw = (data_dir / "ucmerced" / "images" / "harbor" / "harbor00.jpg").read_bytes()
+    with Services(home) as svc:
+        res = retrieve(svc, home, RetrievalRequest(labels=[], example_image=raw, example_gsd_m=0.3, datasets=[DS],
+                                                   similarity_threshold=0.0, rerank_hir=True, hir_shortlist=10,
+                                                   hir_source="composition"))
+    assert any("composition (fine" in n for n in res.notes), res.notes
+    ranked = [h for h in res.supplementary if h.hir_distance is not None]
+    assert len(ranked) >= 5 and ranked[0].sample_id == f"{DS}:images/harbor/harbor00.jpg", ranked[:3]
+    assert ranked[0].hir_distance == pytest.approx(0.0, abs=1e-4)      # stored shares are rounded to 1e-6
