@@ -20,6 +20,7 @@ import numpy as np
 from rskg.settings import Settings
 
 RESULTS = Path(__file__).parent / "results"
+RUN_AFTER = ("segmentation",)         # `make bench`: the head it trains is the one composed with here
 HEADLINE = "protocol head (train part, residential merged)"
 
 
@@ -134,6 +135,11 @@ def run(settings: Settings) -> dict[str, Any]:
     patch_raw = raw_features(settings, ucm.encoder, ucm.images, progress=True, grid=3)
     path = settings.cache_dir / "bench" / "segmentation.pt"
     path = path if path.exists() else seg_model_path(settings)
+    if not path.exists():
+        from rskg.errors import ConfigError
+
+        raise ConfigError("no segmentation head for the composition HIR benchmark",
+                          "Run `python -m benchmarks segmentation` (or `rskg composition train`) first.")
     seg = Segmenter(path, onnx_dir=settings.cache_dir / "onnx", threads=settings.encoder_threads)
     t1 = time.perf_counter()
     sides = sorted({s for ss in H.SIDES for s in ss}, reverse=True)
