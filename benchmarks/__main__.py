@@ -22,8 +22,12 @@ def main(names: list[str]) -> int:
     here = Path(__file__).parent
     found = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_"))
     failed = []
-    for name in names or found:
-        mod = importlib.import_module(f"benchmarks.{name}")
+    mods = {name: importlib.import_module(f"benchmarks.{name}") for name in names or found}
+    # a module with RUN_AFTER = (names...) runs after those (e.g. one that needs the head another trains)
+    order = [n for n in mods if not getattr(mods[n], "RUN_AFTER", ())] + \
+            [n for n in mods if getattr(mods[n], "RUN_AFTER", ())]
+    for name in order:
+        mod = mods[name]
         if not hasattr(mod, "run"):
             continue
         t0 = time.perf_counter()

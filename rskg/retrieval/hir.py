@@ -9,11 +9,18 @@ default 0.2). Paper 002 lets the distance *replace* the stage-1 order; measured 
 (pretrained 0.909 -> 0.916; residential sub-classes with the protocol head 0.790 -> 0.830, with patches).
 A large ``hir_lambda`` (e.g. 1000) gives the paper's order back.
 
-The paper derives X and Y from a land-cover segmentation network (share of pixels per class). No pixel-level
-land-cover labels exist in rskg, so a class distribution comes from a ``hir_grid`` x ``hir_grid`` grid of
-patches of the image (default 3, ``embeddings.patches``): every patch is encoded with the index's encoder and
-mapped to class scores, and the image's distribution is the mean over its patches (a coarse share of the
-image per class). The class scores of one feature come from
+The paper derives X and Y from a land-cover segmentation network (share of pixels per class). Two sources
+(``hir_source``, setting or request):
+
+* ``composition``: the samples' stored land-cover compositions by rskg's segmentation head (trained on
+  GID-MTL's pixel labels; ``rskg.retrieval.hir_composition``): paper 002's own stage 2. Used when the
+  shortlisted hits have compositions in the catalog, else the patch source below (the note says so).
+* ``patch``: a ``hir_grid`` x ``hir_grid`` grid of patches of the image (default 3, ``embeddings.patches``):
+  every patch is encoded with the index's encoder and mapped to class scores, and the image's distribution is
+  the mean over its patches (a coarse share of the image per class).
+
+Which is the default, and by how much, is measured by ``python -m benchmarks hir_composition``
+(benchmarks/results/hir_composition.md). For the patch source, the class scores of one feature come from
 
 1. the fine-tuned multi-label head of ``embeddings.head_model`` when the image index was built with it
    (its version ends in ``head<digest>`` of the head file on disk): sigmoid label probabilities;
@@ -48,6 +55,8 @@ TEMPERATURE = 0.05
 QUERY_WEIGHT = 4.0
 REFERENCE_SAMPLES = 20
 MAX_GRID = 8
+HIR_SOURCES = ("both", "composition", "patch")
+DEFAULT_KIND = "fine"          # composition view: the 15 fine concepts (chosen over rollup on the archive)
 
 
 @dataclass(frozen=True)
@@ -204,14 +213,25 @@ class PatchDistributions:
 def rerank(services: Services, index: VectorIndex, store: PrototypeStore, hits: list[SampleHit],
            references: dict[str, Reference], root_classes: dict[str, set[str]],
            overrides: dict[str, float] | None, shortlist: int, grid: int = 3, lam: float = 0.2,
+           source: str = "patch", composition_lam: float | None = None, kind: str = DEFAULT_KIND,
            ) -> tuple[list[SampleHit], str]:
     """Per query concept, the first ``shortlist`` hits re-ordered by ``score - lam * WMD`` to that concept's
     reference distribution; the rest keep their order after them. Returns the hits and a note on the source
-    of the distributions."""
+    of the distributions. ``source`` "composition": the distributions are the samples' stored land-cover
+    compositions (``rskg.retrieval.hir_composition``, view ``kind``, ``composition_lam`` instead of ``lam``,
+    default ``lam``); where no hit of the request has one, the patch distributions are used instead (the note
+    says so). "both": each sample's patch distribution and composition, concatenated (``composition_lam``)."""
+    if source == "composition":
+        done = _rerank_composition(services, hits, references, root_classes, overrides, shortlist,
+                                   lam if composition_lam is None else composition_lam, kind)
+        if done is not None:
+            return done
     dist = Distributions(services, index, store)
     patches = PatchDistributions(services, index, dist, grid, store.version) if grid > 1 else None
     use_patches = patches is not None and patches.usable
     pos = index.positions
+    comp = _composition(services, kind) if source == "both" else None
+    both = False
     out: list[SampleHit] = []
     for root in dict.fromkeys(h.concept_id for h in hits):
         group = [h for h in hits if h.concept_id == root]
@@ -238,12 +258,76 @@ def rerank(services: Services, index: VectorIndex, store: PrototypeStore, hits: 
             out.extend(group)
             continue
         w = dist.weights(root_classes.get(root, {root}), overrides)
-        known = [h for h in head if h.sample_id in hit_d]
-        d = wmd(x, np.stack([hit_d[h.sample_id] for h in known]), w)
-        ranked = sorted(zip(known, d, strict=True), key=lambda t: (-t[0].score + lam * float(t[1]), -t[0].score))
-        out.extend(replace(h, hir_distance=round(float(di), 6)) for h, di in ranked)
-        out.extend(h for h in head if h.sample_id not in hit_d)
+        lam_root = lam
+        if comp is not None:
+            cx, chd = _composition_of(comp, ref, head)
+            if cx is not None and chd:
+                both = True
+                x = np.concatenate([x, cx])
+                hit_d = {s: np.concatenate([d, chd[s]]) for s, d in hit_d.items() if s in chd}
+                w = np.concatenate([w, comp.weights(root_classes.get(root, {root}), overrides, QUERY_WEIGHT)])
+                lam_root = lam if composition_lam is None else composition_lam
+        out.extend(_fuse(head, x, hit_d, w, lam_root))
         out.extend(tail)
     how = f"{grid}x{grid} patches" if use_patches else "whole images" + (
         " (no image encoder matches the index: patches off)" if grid > 1 else "")
-    return out, f"{dist.source} over {how}, fused with the retrieval score (lambda {lam:g})"
+    if both:
+        assert comp is not None
+        lam_c = lam if composition_lam is None else composition_lam
+        return out, f"{dist.source} over {how} + {comp.source}, fused with the retrieval score (lambda {lam_c:g})"
+    note = (" (no stored compositions for these hits: patch distributions instead)"
+            if source in ("composition", "both") else "")
+    return out, f"{dist.source} over {how}, fused with the retrieval score (lambda {lam:g}){note}"
+
+
+def _composition(services: Services, kind: str) -> Any:
+    from rskg.retrieval.hir_composition import CompositionDistributions
+
+    return CompositionDistributions(services, kind)
+
+
+def _composition_of(comp: Any, ref: Reference | None, head: list[SampleHit]
+                    ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    """(the reference's composition, the hits' stored compositions): the reference from the uploaded image,
+    else the mean over its samples' stored compositions; (None, {}) without one."""
+    hit_d: dict[str, np.ndarray] = comp.samples([h.sample_id for h in head])
+    x: np.ndarray | None = None
+    if ref is not None and ref.image is not None:
+        x = comp.image(ref.image[0])
+    elif ref is not None and ref.sample_ids:
+        rd = comp.samples(list(ref.sample_ids))
+        x = np.mean(list(rd.values()), axis=0) if rd else None
+    return x, hit_d
+
+
+def _fuse(head: list[SampleHit], x: np.ndarray, hit_d: dict[str, np.ndarray], w: np.ndarray, lam: float
+          ) -> list[SampleHit]:
+    """``head`` ordered by score - lam * WMD to ``x`` (hits without a distribution after them)."""
+    known = [h for h in head if h.sample_id in hit_d]
+    if not known:
+        return head
+    d = wmd(x, np.stack([hit_d[h.sample_id] for h in known]), w)
+    ranked = sorted(zip(known, d, strict=True), key=lambda t: (-t[0].score + lam * float(t[1]), -t[0].score))
+    return [*(replace(h, hir_distance=round(float(di), 6)) for h, di in ranked),
+            *(h for h in head if h.sample_id not in hit_d)]
+
+
+def _rerank_composition(services: Services, hits: list[SampleHit], references: dict[str, Reference],
+                        root_classes: dict[str, set[str]], overrides: dict[str, float] | None, shortlist: int,
+                        lam: float, kind: str) -> tuple[list[SampleHit], str] | None:
+    """The composition version of :func:`rerank`; None when no shortlisted hit has a stored composition."""
+    comp = _composition(services, kind)
+    groups = {root: [h for h in hits if h.concept_id == root] for root in dict.fromkeys(h.concept_id for h in hits)}
+    if not comp.samples([h.sample_id for g in groups.values() for h in g[:shortlist]]):
+        return None
+    out: list[SampleHit] = []
+    for root, group in groups.items():
+        head, tail = group[:shortlist], group[shortlist:]
+        x, hit_d = _composition_of(comp, references.get(root), head)
+        if x is None or not hit_d:
+            out.extend(group)
+            continue
+        w = comp.weights(root_classes.get(root, {root}), overrides, QUERY_WEIGHT)
+        out.extend(_fuse(head, x, hit_d, w, lam))
+        out.extend(tail)
+    return out, f"{comp.source}, fused with the retrieval score (lambda {lam:g})"

@@ -37,6 +37,7 @@ class RetrievalRequest:
     hir_shortlist: int = 100                            # supplementary hits re-ranked by HIR
     hir_grid: int | None = None                         # HIR distributions from GxG patches (None: settings; 1: whole)
     hir_lambda: float | None = None                     # HIR order: score - lambda * WMD (None: settings)
+    hir_source: str | None = None                       # HIR: "both" | "composition" | "patch" (None: settings)
     direct_backend: str = "sql"                         # "sql" (PostgreSQL) | "cypher" (Neo4j), same result
     max_related: int = 30                               # nearest related concepts whose prototypes search
 

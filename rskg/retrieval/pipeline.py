@@ -19,7 +19,7 @@ from rskg.retrieval.admission import admit
 from rskg.retrieval.caches import image_index
 from rskg.retrieval.direct import direct_matches
 from rskg.retrieval.features import sample_feature
-from rskg.retrieval.hir import MAX_GRID, REFERENCE_SAMPLES, Reference, rerank
+from rskg.retrieval.hir import HIR_SOURCES, MAX_GRID, REFERENCE_SAMPLES, Reference, rerank
 from rskg.retrieval.labels import expand, lexicon, resolve, subclass_closure
 from rskg.retrieval.model import RelatedConcept, RetrievalRequest, RetrievalResult, SampleHit
 from rskg.retrieval.neighbours import neighbours
@@ -69,6 +69,9 @@ def _validate(req: RetrievalRequest) -> None:
         raise ValidationError(f"hir_grid must be within 1..{MAX_GRID}", "Use 3 (a 3x3 patch grid) or 1 (whole images).")
     if req.hir_lambda is not None and not 0.0 <= req.hir_lambda <= 1e6:
         raise ValidationError("hir_lambda must be within 0..1e6", "Use e.g. 0.2; 1000 gives paper 002's pure order.")
+    if req.hir_source is not None and req.hir_source not in HIR_SOURCES:
+        raise ValidationError(f"hir_source must be one of {', '.join(HIR_SOURCES)}",
+                              "Use 'both', 'composition' (stored pixel fractions) or 'patch' (patch probabilities).")
     if req.example_gsd_m is not None and not 0.0 < req.example_gsd_m <= 10_000.0:
         raise ValidationError("example_gsd_m must be within (0, 10000] metres", "Use e.g. 0.3 for UCMerced.")
     if req.example_image is not None:
@@ -132,6 +135,8 @@ class Knobs:
     threshold: float
     hir_grid: int
     hir_lambda: float
+    hir_source: str
+    hir_composition_lambda: float
 
     @classmethod
     def of(cls, settings: Settings, r: RetrievalRequest) -> Knobs:
@@ -141,7 +146,8 @@ class Knobs:
         return cls(pick(r.alpha, settings.alpha), pick(r.beta, settings.beta), pick(r.tau, settings.tau),
                    pick(r.max_distance, settings.max_distance),
                    pick(r.similarity_threshold, settings.retrieval_similarity_threshold),
-                   pick(r.hir_grid, settings.hir_grid), pick(r.hir_lambda, settings.hir_lambda))
+                   pick(r.hir_grid, settings.hir_grid), pick(r.hir_lambda, settings.hir_lambda),
+                   pick(r.hir_source, settings.hir_source), pick(r.hir_lambda, settings.hir_composition_lambda))
 
 
 def retrieve(services: Services, settings: Settings, request: RetrievalRequest) -> RetrievalResult:
@@ -238,7 +244,8 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
             grid, lam = knobs.hir_grid, knobs.hir_lambda
             res.supplementary, source = rerank(services, index, store, res.supplementary, refs,
                                                {r: closure.get(r, {r}) for r in roots}, request.hir_weights,
-                                               request.hir_shortlist, grid, lam)
+                                               request.hir_shortlist, grid, lam, knobs.hir_source,
+                                               knobs.hir_composition_lambda)
             res.notes.append(f"HIR class distributions: {source}")
     elif request.rerank_hir:
         res.notes.append("HIR re-rank skipped: no supplementary samples or no prototypes")

@@ -50,14 +50,26 @@ def test_small_head_beats_chance_on_held_out_gid(trained: SegReport) -> None:
     assert trained.n_test["gid_mtl5"] == 20 and trained.path.exists()
 
 
-def test_ucm_samples_composed_stored_and_filtered(home: Settings, trained: SegReport, data_dir: Path) -> None:
+@pytest.fixture(scope="module")
+def composed(home: Settings, trained: SegReport, data_dir: Path) -> tuple[Segmenter, int, int, int]:
+    """42 real UCMerced samples (2 per class) ingested into ``home`` (features and image index too, from the
+    shared feature cache) and composed by the small head: (segmenter, ingested, first and second backfill)."""
+    from rskg.ingest.features import CachedExtractor, default_extractor
+
     seg = Segmenter(trained.path, onnx_dir=home.cache_dir / "onnx")
+    extractor = CachedExtractor(default_extractor(home), home.cache_dir, "retrieval_test_features")
     with Services(home) as svc:
         rep = ingest(svc, IngestOptions(url=str(data_dir / "ucmerced"), dataset="ucm", dataset_id=DS, limit=2,
-                                        progress=False), None)
-        assert rep.ingested == 42
-        assert backfill(svc, seg, DS) == 42
-        assert backfill(svc, seg, DS) == 0                      # idempotent per model version
+                                        progress=False), extractor)  # type: ignore[arg-type]
+        return seg, rep.ingested, backfill(svc, seg, DS), backfill(svc, seg, DS)
+
+
+def test_ucm_samples_composed_stored_and_filtered(home: Settings, composed: tuple[Segmenter, int, int, int]) -> None:
+    seg, ingested, first, second = composed
+    with Services(home) as svc:
+        assert ingested == 42
+        assert first == 42
+        assert second == 0                                      # idempotent per model version
         with svc.connection() as conn:
             fr, model = store.read(conn, f"{DS}:images/river/river00.jpg")
             assert model == seg.version
@@ -93,3 +105,81 @@ def test_ucm_samples_composed_stored_and_filtered(home: Settings, trained: SegRe
             "s.composition_model AS m", id=f"{DS}:images/river/river00.jpg").records[0]
         got = dict(zip(rec["c"], rec["f"], strict=True))
         assert rec["m"] == seg.version and np.isclose(got["water_area"], fr["water_area"], atol=1e-5)
+
+
+def test_hir_from_stored_compositions_orders_the_shortlist_by_wmd(
+        home: Settings, composed: tuple[Segmenter, int, int, int], data_dir: Path) -> None:
+    """Paper 002 stage 2 on the stored pixel fractions of a real ingest: with lambda 1000 (the paper's order)
+    the shortlist is ordered by the WMD computed here from the catalog's compositions, the reference being the
+    mean composition of the query concept's direct samples."""
+    from kg.prototypes import DELETE_STORE_PROTOTYPES
+    from kg.retrieval_queries import ADOPT_MAPPINGS
+    from ontology.store import load_label_system
+    from rskg.ingest.pipeline import make_reader
+    from rskg.retrieval.hir import QUERY_WEIGHT, wmd
+    from rskg.retrieval.hir_composition import CompositionDistributions
+    from rskg.retrieval.labels import subclass_closure
+    from rskg.retrieval.model import RetrievalRequest, RetrievalResult
+    from rskg.retrieval.pipeline import retrieve
+    from rskg.retrieval.prototypes import build_prototypes, store_key
+
+    system = load_label_system(home.ontology_dir)
+    opts = IngestOptions(url=str(data_dir / "ucmerced"), dataset="ucm", dataset_id=DS, limit=2, progress=False)
+    rows = [{"dataset": ls, "name": m.name, "concept": m.concept_id, "rel": "MAPS_TO",
+             "source": f"{m.dataset}:{m.name}"}
+            for ls in make_reader(opts).label_sets() for m in system.mappings if m.dataset == "ucm" + ls[len(DS):]]
+    with Services(home) as svc:
+        svc.driver.execute_query(ADOPT_MAPPINGS, rows=rows)
+        build_prototypes(svc, home)
+        try:
+            def run(source: str) -> RetrievalResult:
+                return retrieve(svc, home, RetrievalRequest(labels=["river"], datasets=[DS], similarity_threshold=0.0,
+                                                            rerank_hir=True, hir_shortlist=15, hir_lambda=1000.0,
+                                                            hir_source=source))
+
+            res = run("composition")
+            assert any("composition (fine, 15 concepts)" in n for n in res.notes), res.notes
+            direct = [h.sample_id for h in res.direct if h.concept_id == "river"]
+            ranked = [h for h in res.supplementary if h.hir_distance is not None]
+            assert len(direct) == 2 and len(ranked) >= 5
+            comp = CompositionDistributions(svc, "fine")
+            x = np.mean(list(comp.samples(direct).values()), axis=0)
+            vecs = comp.samples([h.sample_id for h in ranked])
+            w = comp.weights(subclass_closure(svc, ["river"])["river"], None, QUERY_WEIGHT)
+            expect = wmd(x, np.stack([vecs[h.sample_id] for h in ranked]), w)
+            assert [h.hir_distance for h in ranked] == pytest.approx(expect.tolist(), abs=1e-5)
+            assert list(expect) == sorted(expect)                                    # the shortlist in WMD order
+            patch = run("patch")
+            assert not any("composition" in n for n in patch.notes)
+            # "both" (the default, settings.hir_source): patch distribution and composition concatenated
+            both = run("both")
+            assert any("3x3 patches + composition (fine, 15 concepts)" in n for n in both.notes), both.notes
+            assert {h.sample_id for h in both.supplementary} == {h.sample_id for h in res.supplementary}
+            comp_only = {h.sample_id: h.hir_distance for h in ranked}
+            for h in both.supplementary:                        # the patch part adds to the composition's WMD
+                if h.sample_id in comp_only:
+                    assert h.hir_distance is not None and h.hir_distance >= comp_only[h.sample_id] - 1e-6
+            assert any("+ composition" in n for n in retrieve(svc, home, RetrievalRequest(
+                labels=["river"], datasets=[DS], similarity_threshold=0.0, rerank_hir=True)).notes)
+        finally:
+            svc.driver.execute_query(DELETE_STORE_PROTOTYPES, store=store_key(home))
+
+
+def test_hir_composition_of_an_uploaded_example_image(home: Settings, composed: tuple[Segmenter, int, int, int],
+                                                      trained: SegReport, data_dir: Path) -> None:
+    """An uploaded query image is composed by the installed head (``trained`` saved it to the home's model
+    path): the indexed copy of the same pixels comes first with WMD 0 to it."""
+    from rskg.composition.train import seg_model_path
+    from rskg.retrieval.model import RetrievalRequest
+    from rskg.retrieval.pipeline import retrieve
+
+    assert trained.path == seg_model_path(home)
+    raw = (data_dir / "ucmerced" / "images" / "harbor" / "harbor00.jpg").read_bytes()
+    with Services(home) as svc:
+        res = retrieve(svc, home, RetrievalRequest(labels=[], example_image=raw, example_gsd_m=0.3, datasets=[DS],
+                                                   similarity_threshold=0.0, rerank_hir=True, hir_shortlist=10,
+                                                   hir_source="composition"))
+    assert any("composition (fine" in n for n in res.notes), res.notes
+    ranked = [h for h in res.supplementary if h.hir_distance is not None]
+    assert len(ranked) >= 5 and ranked[0].sample_id == f"{DS}:images/harbor/harbor00.jpg", ranked[:3]
+    assert ranked[0].hir_distance == pytest.approx(0.0, abs=1e-4)      # stored shares are rounded to 1e-6

@@ -137,6 +137,8 @@ def test_hir_rerank_orders_shortlist_by_weighted_manhattan(corpus):
 
     res = run()
     assert any("3x3 patches, fused with the retrieval score (lambda 0.2)" in n for n in res.notes), res.notes
+    # the default source is the stored composition: none is stored here, so the patches stand in (and say so)
+    assert any("no stored compositions for these hits: patch distributions instead" in n for n in res.notes)
     ranked = [h for h in res.supplementary if h.hir_distance is not None]
     assert len(ranked) >= 2
     keys = [-h.score + 0.2 * h.hir_distance for h in ranked]
@@ -154,7 +156,7 @@ def test_hir_rerank_orders_shortlist_by_weighted_manhattan(corpus):
     no = retrieve(corpus.services, corpus.settings,
                   RetrievalRequest(labels=["river"], similarity_threshold=0.4, hir_shortlist=20))
     assert [h.sample_id for h in no.supplementary][20:] == [h.sample_id for h in res.supplementary][20:]
-    for bad in ({"hir_grid": 0}, {"hir_grid": 9}, {"hir_lambda": -1.0}):
+    for bad in ({"hir_grid": 0}, {"hir_grid": 9}, {"hir_lambda": -1.0}, {"hir_source": "pixels"}):
         with pytest.raises(ValidationError):
             run(**bad)
 
