@@ -12,10 +12,11 @@ from api.catalog.search import build_search
 from api.catalog.types import CompositionBoundInput, Dataset, Sample, SampleConnection, composition_bounds
 from api.concepts import loaders as cld
 from api.concepts.queries import resolve_id
+from api.concepts.types import Concept
 from api.context import Info
 from api.pagination import Edge, PageInfo, check_first, decode_cursor, encode_cursor
 from rskg import validation
-from rskg.retrieval.composition_bounds import resolve_bounds
+from rskg.retrieval.composition_bounds import measured_concepts, resolve_bounds
 
 
 @strawberry.input(description="Sample filters; every given filter must hold (AND).")
@@ -80,6 +81,13 @@ class CatalogQueries:
     async def sample(self, info: Info, id: strawberry.ID) -> Sample | None:
         row = await info.context.loader(ld.sample_by_id).load(str(id))
         return Sample.from_row(row) if row else None
+
+    @strawberry.field(description="Concepts the stored land-cover compositions measure (what a composition bound "
+                                  "can name); [] before `rskg composition backfill`.")
+    async def composition_concepts(self, info: Info) -> list[Concept]:
+        ids = await info.context.db.call(measured_concepts, info.context.services)
+        nodes = await info.context.loader(cld.concept_by_id).load_many(ids)
+        return [Concept.from_node(n) for n in nodes if n]
 
     @strawberry.field(description="Samples matching a filter, ordered by id; Relay cursor pagination.")
     async def samples(self, info: Info, filter: SampleFilter | None = None, first: int = 20,
