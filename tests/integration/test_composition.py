@@ -228,6 +228,32 @@ def test_retrieval_respects_composition_bounds(composed: Composed, bounds: tuple
                                                      composition=[CompositionBound("xylophone", 0.1)]))
 
 
+def test_composite_build_keeps_the_bounds(composed: Composed, bounds: tuple) -> None:
+    from rskg.catalog.filters import CompositionBound
+    from rskg.composites.composite import build_composite
+    from rskg.retrieval.model import RetrievalRequest
+
+    svc = composed.services
+    b, expected = bounds
+    tmpl = RetrievalRequest(labels=[], datasets=[DS], similarity_threshold=0.0,
+                            composition=[CompositionBound("water", b[0][1]), CompositionBound("artificial_surface",
+                                                                                              None, b[1][2])])
+    comp = build_composite(svc, svc.settings, "test_composition_composite", ["river", "harbor"], tmpl,
+                           created_by="test_composition")
+    try:
+        assert comp.params["request"]["composition"] == [{"concept": "water", "min": b[0][1], "max": None},
+                                                         {"concept": "artificial_surface", "min": None,
+                                                          "max": b[1][2]}]
+        assert any("-> water_area" in n for n in comp.params["notes"])
+        with svc.connection() as conn:
+            items = {r[0] for r in conn.execute("SELECT sample_id FROM composite_items WHERE composite_id = %s",
+                                                (comp.id,)).fetchall()}
+        assert items and items <= expected
+    finally:
+        with svc.connection() as conn:
+            conn.execute("DELETE FROM composite_datasets WHERE id = %s", (comp.id,))
+
+
 def test_cli_retrieve_with_composition(composed: Composed, bounds: tuple, home: Settings) -> None:
     import json
 
