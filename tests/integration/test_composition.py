@@ -193,6 +193,8 @@ def test_composition_filter_matches_the_stored_fractions(composed: Composed, bou
 
 
 def test_retrieval_respects_composition_bounds(composed: Composed, bounds: tuple) -> None:
+    import dataclasses
+
     from rskg.catalog.filters import CompositionBound
     from rskg.errors import ValidationError
     from rskg.retrieval.model import RetrievalRequest
@@ -216,6 +218,9 @@ def test_retrieval_respects_composition_bounds(composed: Composed, bounds: tuple
     # the filter bites: the direct matches are exactly the unfiltered ones within the bounds
     assert direct == {h.sample_id for h in plain.direct} & expected
     assert {h.sample_id for h in plain.direct} - expected and {h.sample_id for h in plain.supplementary} - expected
+    # the Cypher direct-match backend gets the same filter (as candidate ids)
+    cy = retrieve(svc, svc.settings, dataclasses.replace(req, direct_backend="cypher"))
+    assert {h.sample_id for h in cy.direct} == direct
     with pytest.raises(ValidationError, match="min 0.5 is larger than max 0.2") as e:
         retrieve(svc, svc.settings, RetrievalRequest(labels=["river"], composition=[CompositionBound("water", 0.5,
                                                                                                      0.2)]))
