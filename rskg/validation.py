@@ -78,3 +78,54 @@ def number_range(lo: float | None, hi: float | None, names: tuple[str, str]) -> 
             raise ValidationError(f"{n} must be a finite number >= 0", "Leave it unset for no bound.")
     if lo is not None and hi is not None and lo > hi:
         raise ValidationError(f"{names[0]} is larger than {names[1]}", "Swap the bounds.")
+
+
+COMPOSITION_HINT = ("Give a concept and a share of its pixels from 0 to 1, e.g. water_area>=0.3, "
+                    "artificial_surface<=0.1 or water_area=0.2..0.6 (min <= max).")
+MAX_COMPOSITION_BOUNDS = 20
+
+
+def composition_bound(concept: str, lo: float | None, hi: float | None,
+                      name: str = "composition") -> tuple[str, float | None, float | None]:
+    """(concept text, min, max) of one composition bound: a concept, at least one bound, 0 <= min <= max <= 1."""
+    text = (concept or "").strip()
+    if not text or len(text) > 200:
+        raise ValidationError(f"{name} needs a concept (id or label, at most 200 characters)", COMPOSITION_HINT)
+    if lo is None and hi is None:
+        raise ValidationError(f"{name} for {text!r} has neither min nor max", COMPOSITION_HINT)
+    for v, n in ((lo, "min"), (hi, "max")):
+        if v is not None and not (math.isfinite(v) and 0.0 <= v <= 1.0):
+            raise ValidationError(f"{name} {n} {v!r} for {text!r} is not a share within 0..1", COMPOSITION_HINT)
+    if lo is not None and hi is not None and lo > hi:
+        raise ValidationError(f"{name} for {text!r}: min {lo} is larger than max {hi}", COMPOSITION_HINT)
+    return text, lo, hi
+
+
+def composition_bounds(bounds: Sequence[tuple[str, float | None, float | None]] | None,
+                       name: str = "composition") -> list[tuple[str, float | None, float | None]] | None:
+    if bounds is None:
+        return None
+    if len(bounds) > MAX_COMPOSITION_BOUNDS:
+        raise ValidationError(f"{name} has {len(bounds)} bounds", f"Give at most {MAX_COMPOSITION_BOUNDS}.")
+    return [composition_bound(c, lo, hi, name) for c, lo, hi in bounds]
+
+
+def composition_expr(text: str, name: str = "--composition") -> tuple[str, float | None, float | None]:
+    """Parse ``CONCEPT>=X``, ``CONCEPT<=X`` or ``CONCEPT=LO..HI`` (shares 0..1, or percentages ``30%``)."""
+    def share(v: str) -> float:
+        v = v.strip()
+        try:
+            return float(v[:-1]) / 100.0 if v.endswith("%") else float(v)
+        except ValueError as exc:
+            raise ValidationError(f"{name} {text!r}: {v!r} is not a number", COMPOSITION_HINT) from exc
+
+    for op in (">=", "<="):
+        if op in text:
+            concept, value = text.split(op, 1)
+            v = share(value)
+            return composition_bound(concept, v if op == ">=" else None, v if op == "<=" else None, name)
+    if "=" in text and ".." in text.split("=", 1)[1]:
+        concept, rng = text.split("=", 1)
+        lo, hi = rng.split("..", 1)
+        return composition_bound(concept, share(lo), share(hi), name)
+    raise ValidationError(f"{name} {text!r} is not CONCEPT>=X, CONCEPT<=X or CONCEPT=LO..HI", COMPOSITION_HINT)

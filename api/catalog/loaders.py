@@ -31,6 +31,16 @@ def label_sets(ctx: Context) -> DataLoader[str, list[tuple[str, str]]]:
     return DataLoader(load_fn=load)
 
 
+def composition(ctx: Context) -> DataLoader[str, list[tuple[str, float, str]]]:
+    async def load(ids: list[str]) -> Sequence[list[tuple[str, float, str]]]:
+        out: dict[str, list[tuple[str, float, str]]] = {i: [] for i in ids}
+        for sid, cid, frac, model in await ctx.db.sql(sql.COMPOSITION_BY_SAMPLE, (list(ids),)):
+            out[sid].append((cid, float(frac), model))
+        return [out[i] for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
 def dataset_by_id(ctx: Context) -> DataLoader[str, Any]:
     return cypher_loader(ctx.db, sql.DATASETS_BY_ID, "node")
 

@@ -9,12 +9,14 @@ import strawberry
 from api.catalog import loaders as ld
 from api.catalog import sql
 from api.catalog.search import build_search
-from api.catalog.types import Dataset, Sample, SampleConnection
+from api.catalog.types import CompositionBoundInput, Dataset, Sample, SampleConnection, composition_bounds
 from api.concepts import loaders as cld
 from api.concepts.queries import resolve_id
+from api.concepts.types import Concept
 from api.context import Info
 from api.pagination import Edge, PageInfo, check_first, decode_cursor, encode_cursor
 from rskg import validation
+from rskg.retrieval.composition_bounds import measured_concepts, resolve_bounds
 
 
 @strawberry.input(description="Sample filters; every given filter must hold (AND).")
@@ -27,6 +29,8 @@ class SampleFilter:
     time_from: datetime | None = None
     time_to: datetime | None = None
     sensors: list[str] | None = None
+    composition: list[CompositionBoundInput] | None = strawberry.field(
+        default=None, description="land-cover share bounds, all must hold; only composed samples pass")
 
 
 def _check_bbox(bbox: list[float] | None) -> None:
@@ -44,8 +48,12 @@ async def search_samples(info: Info, f: SampleFilter | None, first: int, after: 
         ids = [await resolve_id(info, c) for c in f.concepts]
         lists = await info.context.loader(cld.label_pairs).load_many(ids)
         pairs = sorted({tuple(p) for ps in lists for p in ps})
+    bounds = None
+    if f.composition is not None:
+        resolved = await info.context.db.call(resolve_bounds, info.context.services, composition_bounds(f.composition))
+        bounds = [r.bound for r in resolved or []]
     search = build_search(f.datasets, f.labels, [list(p) for p in pairs] if pairs is not None else None, f.bbox,
-                          f.time_from, f.time_to, f.sensors)
+                          f.time_from, f.time_to, f.sensors, bounds)
     rows = await search.page(info.context, first, decode_cursor(after))
     has_next = len(rows) > first
     rows = rows[:first]
@@ -73,6 +81,13 @@ class CatalogQueries:
     async def sample(self, info: Info, id: strawberry.ID) -> Sample | None:
         row = await info.context.loader(ld.sample_by_id).load(str(id))
         return Sample.from_row(row) if row else None
+
+    @strawberry.field(description="Concepts the stored land-cover compositions measure (what a composition bound "
+                                  "can name); [] before `rskg composition backfill`.")
+    async def composition_concepts(self, info: Info) -> list[Concept]:
+        ids = await info.context.db.call(measured_concepts, info.context.services)
+        nodes = await info.context.loader(cld.concept_by_id).load_many(ids)
+        return [Concept.from_node(n) for n in nodes if n]
 
     @strawberry.field(description="Samples matching a filter, ordered by id; Relay cursor pagination.")
     async def samples(self, info: Info, filter: SampleFilter | None = None, first: int = 20,

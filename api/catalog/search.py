@@ -1,5 +1,6 @@
-"""Sample search with filters (datasets, labels, concepts, bbox, time, sensor) and keyset pagination; the WHERE
-clause is the one sample-filter builder of the catalog (rskg.catalog.filters, psycopg.sql composition)."""
+"""Sample search with filters (datasets, labels, concepts, bbox, time, sensor, composition) and keyset
+pagination; the WHERE clause is the one sample-filter builder of the catalog (rskg.catalog.filters, psycopg.sql
+composition)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from psycopg import sql as pgsql
 
 from api.catalog import sql
-from rskg.catalog.filters import SampleFilter, Where, where
+from rskg.catalog.filters import CompositionBound, SampleFilter, Where, where
 
 if TYPE_CHECKING:
     from api.context import Context
@@ -37,7 +38,8 @@ class SampleSearch:
 
 def build_search(datasets: list[str] | None, labels: list[str] | None, label_pairs: list[list[str]] | None,
                  bbox: list[float] | None, time_from: datetime | None, time_to: datetime | None,
-                 sensors: list[str] | None) -> SampleSearch:
+                 sensors: list[str] | None, composition: list[CompositionBound] | None = None) -> SampleSearch:
     pairs = None if label_pairs is None else [(p[0], p[1]) for p in label_pairs]
     return SampleSearch(where(SampleFilter(datasets=datasets, sensors=sensors, labels=labels, label_pairs=pairs,
-                                           bbox=bbox, time_from=time_from, time_to=time_to)))
+                                           bbox=bbox, time_from=time_from, time_to=time_to,
+                                           composition=composition)))

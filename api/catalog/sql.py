@@ -11,6 +11,11 @@ LABEL_SETS_BY_SAMPLE = """
 SELECT sample_id, label_set, label FROM sample_labels WHERE sample_id = ANY(%s) ORDER BY sample_id, label_set, label
 """
 
+COMPOSITION_BY_SAMPLE = """
+SELECT sample_id, concept_id, fraction, model_version FROM sample_composition WHERE sample_id = ANY(%s)
+ORDER BY sample_id, fraction DESC, concept_id
+"""
+
 DATASETS = """
 MATCH (d:Dataset)
 RETURN d {.*} AS node ORDER BY d.id

@@ -14,6 +14,34 @@ from api.concepts import loaders as cld
 from api.concepts.types import Concept
 from api.context import Info
 from api.pagination import Edge, PageInfo
+from rskg.catalog.filters import CompositionBound
+
+
+@strawberry.input(description="A land-cover composition bound: the share of a concept's pixels (segmentation "
+                              "head, 0..1) is at least min and at most max (inclusive). Only composed samples pass.")
+class CompositionBoundInput:
+    concept: str = strawberry.field(description="concept id or label, e.g. water_area or 'water'")
+    min: float | None = None
+    max: float | None = None
+
+    def bound(self) -> CompositionBound:
+        return CompositionBound(self.concept, self.min, self.max)
+
+
+def composition_bounds(items: list[CompositionBoundInput] | None) -> list[CompositionBound] | None:
+    return None if items is None else [i.bound() for i in items]
+
+
+@strawberry.type(description="The share of a concept's pixels in a sample (land-cover composition).")
+class ConceptFraction:
+    concept_id: str
+    fraction: float
+    model_version: str
+
+    @strawberry.field
+    async def concept(self, info: Info) -> Concept | None:
+        node = await info.context.loader(cld.concept_by_id).load(self.concept_id)
+        return Concept.from_node(node) if node else None
 
 
 @strawberry.type
@@ -52,6 +80,12 @@ class Sample:
     async def label_sets(self, info: Info) -> list[LabelOfSet]:
         return [LabelOfSet(label_set=ls, label=lab) for ls, lab in await info.context.loader(ld.label_sets).load(
             str(self.id))]
+
+    @strawberry.field(description="Land-cover composition by the segmentation head: the share of each concept's "
+                                  "pixels (fine concepts and their ancestors), largest first; [] when not composed.")
+    async def composition(self, info: Info, min_fraction: float = 0.0) -> list[ConceptFraction]:
+        rows = await info.context.loader(ld.composition).load(str(self.id))
+        return [ConceptFraction(concept_id=c, fraction=f, model_version=m) for c, f, m in rows if f >= min_fraction]
 
     @strawberry.field(description="Concepts its labels map to (active mappings only).")
     async def concepts(self, info: Info) -> list[Concept]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from api.admission import admitted
+from api.catalog.types import composition_bounds
 from api.context import Info
 from api.retrieval.types import RetrievalInput, RetrievalResult
 from api.uploads import decode_image
@@ -17,6 +18,7 @@ def to_request(i: RetrievalInput) -> RetrievalRequest:
     return RetrievalRequest(
         labels=list(i.labels), bbox=bbox, polygon_wkt=i.polygon_wkt, spatial=i.spatial, time_from=i.time_from,
         time_to=i.time_to, sensors=i.sensors, gsd_min=i.gsd_min, gsd_max=i.gsd_max, datasets=i.datasets,
+        composition=composition_bounds(i.composition),
         alpha=i.alpha, beta=i.beta, tau=i.tau, max_distance=i.max_distance, k_per_prototype=i.k_per_prototype,
         similarity_threshold=i.similarity_threshold, limit_direct=i.limit_direct,
         limit_supplementary=i.limit_supplementary, rerank_hir=i.rerank_hir, hir_grid=i.hir_grid,

@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 
 from api.catalog.loaders import sample_by_id
-from api.catalog.types import Sample
+from api.catalog.types import CompositionBoundInput, Sample
 from api.concepts import loaders as cld
 from api.concepts.types import Concept
 from api.context import Info
@@ -31,6 +31,8 @@ class RetrievalOptions:
     gsd_min: float | None = None
     gsd_max: float | None = None
     datasets: list[str] | None = None
+    composition: list[CompositionBoundInput] | None = strawberry.field(
+        default=None, description="land-cover share bounds, all must hold; only composed samples pass")
     alpha: float | None = None
     beta: float | None = None
     tau: float | None = None

@@ -119,6 +119,13 @@ class ExampleCaption:
     score: float
 
 
+@strawberry.type(description="The share of a concept's pixels in the described image (segmentation head).")
+class DescribedFraction:
+    concept_id: str
+    name: str
+    fraction: float
+
+
 @strawberry.type(description="Image -> text (rskg.search.describe.Description).")
 class Description:
     source: str
@@ -126,10 +133,18 @@ class Description:
     concepts: list[DescribedConcept]
     captions: list[ExampleCaption]
     notes: list[str]
+    composition: list[DescribedFraction] = strawberry.field(
+        description="land-cover composition, largest shares first (stored for a composed sample, else the "
+                    "installed segmentation head applied now; [] with a note when no head is installed)")
+    composition_model: str | None
+    composition_source: str | None = strawberry.field(description="'stored' or 'segmented'")
 
     @classmethod
     def of(cls, d: Any) -> Description:
         return cls(source=d.source, text=d.text, notes=list(d.notes),
+                   composition=[DescribedFraction(concept_id=c, name=n, fraction=float(f))
+                                for c, n, f in d.composition],
+                   composition_model=d.composition_model, composition_source=d.composition_source,
                    concepts=[DescribedConcept(concept_id=c.concept_id, name=c.name, level=c.level,
                                               score=float(c.score), path=list(c.path)) for c in d.concepts],
                    captions=[ExampleCaption(sentence=s, score=float(v)) for s, v in d.captions])

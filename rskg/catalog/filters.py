@@ -5,6 +5,13 @@ by :mod:`rskg.validation` before they get here.
 Spatial filters keep samples whose footprint *intersects* the area (``spatial="intersects"``) or lies
 completely *within* it (``"within"``); samples without a footprint never pass a spatial filter. Time bounds are
 inclusive on ``acquired_at``; samples without a date never pass them.
+
+Composition bounds (:class:`CompositionBound`, issue 18) hold on ``sample_composition``, the share of a
+concept's pixels by the segmentation head: ``min`` keeps samples whose fraction is at least ``min``, ``max`` those
+whose fraction is at most ``max`` (inclusive, compared as the stored ``real``). A sample with a composition but no
+row for the concept has fraction 0 there (passes a max bound, fails a min bound above 0). A sample without any
+composition (not yet composed, or no head installed) never passes a composition filter, not even ``max`` alone:
+"under 10 % built-up" is a statement about measured pixels, not about unknown ones.
 """
 
 from __future__ import annotations
@@ -23,6 +30,13 @@ class Where:
     active: bool                      # False: no filter at all (every sample passes)
 
 
+@dataclass(frozen=True)
+class CompositionBound:
+    concept: str                      # concept id (resolved by rskg.composition.bounds)
+    min: float | None = None          # share of the sample's pixels, 0..1, inclusive
+    max: float | None = None
+
+
 @dataclass
 class SampleFilter:
     datasets: Sequence[str] | None = None
@@ -36,6 +50,14 @@ class SampleFilter:
     time_to: datetime | None = None
     gsd_min: float | None = None
     gsd_max: float | None = None
+    composition: Sequence[CompositionBound] | None = None       # every bound must hold (AND)
+
+
+HAS_COMPOSITION = "EXISTS (SELECT 1 FROM sample_composition c WHERE c.sample_id = s.id)"
+COMPOSITION_MIN = ("EXISTS (SELECT 1 FROM sample_composition c WHERE c.sample_id = s.id AND c.concept_id = %s "
+                   "AND c.fraction >= %s::real)")
+COMPOSITION_MAX = ("NOT EXISTS (SELECT 1 FROM sample_composition c WHERE c.sample_id = s.id AND c.concept_id = %s "
+                   "AND c.fraction > %s::real)")
 
 
 def where(f: SampleFilter) -> Where:
@@ -72,6 +94,14 @@ def where(f: SampleFilter) -> Where:
         add("s.gsd_m >= %s", float(f.gsd_min))
     if f.gsd_max is not None:
         add("s.gsd_m <= %s", float(f.gsd_max))
+    if f.composition:
+        if not any(b.min is not None and b.min > 0 for b in f.composition):
+            add(HAS_COMPOSITION)                    # a min bound > 0 implies a composition row
+        for b in f.composition:
+            if b.min is not None and b.min > 0:
+                add(COMPOSITION_MIN, b.concept, float(b.min))
+            if b.max is not None:
+                add(COMPOSITION_MAX, b.concept, float(b.max))
     if not parts:
         return Where(sql.SQL("TRUE"), [], False)
     return Where(sql.SQL(" AND ").join(parts), params, True)

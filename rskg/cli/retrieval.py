@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from rskg import validation
+from rskg.catalog.filters import CompositionBound
 from rskg.errors import ValidationError
 from rskg.retrieval.model import RetrievalRequest, RetrievalResult
 from rskg.services import Services
@@ -78,13 +79,22 @@ MaxDistanceOpt = Annotated[float | None, typer.Option(help="Dijkstra radius (def
 HirGridOpt = Annotated[int | None, typer.Option("--hir-grid", help="HIR: NxN patch grid (default 3; 1 = whole)")]
 HirLambdaOpt = Annotated[float | None, typer.Option("--hir-lambda",
                                                     help="HIR: order by score - lambda*WMD (default 0.2)")]
+CompositionOpt = Annotated[list[str] | None, typer.Option(
+    "--composition", help="land-cover share bound (repeat, all must hold): water_area>=0.3, "
+                          "'artificial surface<=10%', grassland=0.2..0.6; only composed samples pass")]
+
+
+def _composition(exprs: list[str] | None) -> list[CompositionBound] | None:
+    if not exprs:
+        return None
+    return [CompositionBound(c, lo, hi) for c, lo, hi in (validation.composition_expr(e) for e in exprs)]
 
 
 def _request(labels: list[str], bbox: str | None, date_from: str | None, date_to: str | None,
              datasets: str | None, threshold: float | None, k: int, limit: int, hir: bool,
              example: str | None, max_distance: float | None, example_image: Path | None = None,
              example_gsd: float | None = None, hir_grid: int | None = None,
-             hir_lambda: float | None = None) -> RetrievalRequest:
+             hir_lambda: float | None = None, composition: list[str] | None = None) -> RetrievalRequest:
     image = None
     if example_image is not None:
         if not example_image.is_file():
@@ -96,7 +106,7 @@ def _request(labels: list[str], bbox: str | None, date_from: str | None, date_to
                             similarity_threshold=threshold, k_per_prototype=k, limit_supplementary=limit,
                             rerank_hir=hir, example_sample_id=example, max_distance=max_distance,
                             example_image=image, example_gsd_m=example_gsd, hir_grid=hir_grid,
-                            hir_lambda=hir_lambda)
+                            hir_lambda=hir_lambda, composition=_composition(composition))
 
 
 def result_json(res: RetrievalResult) -> dict[str, object]:
@@ -140,6 +150,7 @@ def retrieve_cmd(
     date_from: DateFromOpt = None,
     date_to: DateToOpt = None,
     datasets: DatasetsOpt = None,
+    composition: CompositionOpt = None,
     threshold: ThresholdOpt = None,
     k: KOpt = 20,
     limit: int = typer.Option(200, help="most supplementary samples"),
@@ -157,7 +168,7 @@ def retrieve_cmd(
     from rskg.retrieval.pipeline import retrieve
 
     req = _request(labels or [], bbox, date_from, date_to, datasets, threshold, k, limit, hir, example, max_distance,
-                   example_image, example_gsd, hir_grid, hir_lambda)
+                   example_image, example_gsd, hir_grid, hir_lambda, composition)
     with Services(load_settings()) as svc:
         res = retrieve(svc, svc.settings, req)
     if as_json:
@@ -174,6 +185,7 @@ def dataset_build(
     date_from: DateFromOpt = None,
     date_to: DateToOpt = None,
     datasets: DatasetsOpt = None,
+    composition: CompositionOpt = None,
     threshold: ThresholdOpt = None,
     k: KOpt = 20,
     limit: int = typer.Option(200, help="most supplementary samples per label"),
@@ -187,7 +199,7 @@ def dataset_build(
     from rskg.composites.composite import build_composite
 
     tmpl = _request([], bbox, date_from, date_to, datasets, threshold, k, limit, hir, None, max_distance,
-                    hir_grid=hir_grid, hir_lambda=hir_lambda)
+                    hir_grid=hir_grid, hir_lambda=hir_lambda, composition=composition)
     with Services(load_settings()) as svc:
         comp = build_composite(svc, svc.settings, name, [x for x in labels.split(",") if x.strip()], tmpl,
                                created_by=author)

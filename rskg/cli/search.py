@@ -81,6 +81,10 @@ def describe_cmd(
         typer.echo(f"  {c.score:.3f}  {c.concept_id} (level {c.level})  {' < '.join(c.path)}")
     for s, v in d.captions:
         typer.echo(f"  like: \"{s}\" ({v:.2f})")
+    if d.composition:
+        typer.echo(f"composition ({d.composition_source}, by {d.composition_model}):")
+        for cid, name, f in d.composition:
+            typer.echo(f"  {f:6.1%}  {cid} ({name})")
     for n in d.notes:
         typer.echo(f"note: {n}")
 

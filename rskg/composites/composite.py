@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +44,8 @@ SELECT concept_id, kind, count(*) FROM composite_items WHERE composite_id = %s G
 
 FILTER_FIELDS = ("bbox", "polygon_wkt", "time_from", "time_to", "sensors", "gsd_min", "gsd_max", "datasets",
                  "alpha", "beta", "tau", "max_distance", "k_per_prototype", "similarity_threshold",
-                 "limit_direct", "limit_supplementary", "rerank_hir", "hir_grid", "hir_lambda", "spatial")
+                 "limit_direct", "limit_supplementary", "rerank_hir", "hir_grid", "hir_lambda", "spatial",
+                 "composition")
 
 
 @dataclass
@@ -63,8 +64,10 @@ class CompositeSummary:
 def _jsonable(v: object) -> object:
     if isinstance(v, datetime):
         return v.isoformat()
-    if isinstance(v, tuple):
-        return list(v)
+    if isinstance(v, tuple | list):
+        return [_jsonable(x) for x in v]
+    if is_dataclass(v) and not isinstance(v, type):
+        return asdict(v)                          # e.g. a CompositionBound
     return v
 
 

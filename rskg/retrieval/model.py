@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from rskg.catalog.filters import CompositionBound
+
 
 @dataclass
 class RetrievalRequest:
@@ -17,6 +19,7 @@ class RetrievalRequest:
     gsd_min: float | None = None
     gsd_max: float | None = None
     datasets: list[str] | None = None                   # restrict to these dataset ids
+    composition: list[CompositionBound] | None = None   # land-cover shares (concept id or label, min/max 0..1)
     # Equation 1 overrides (None = settings)
     alpha: float | None = None
     beta: float | None = None

@@ -3,6 +3,7 @@ direct matches -> prototype kNN supplementary samples -> optional HIR re-rank. S
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from rskg.errors import ConfigError, DataError, ValidationError
 from rskg.retrieval import filters
 from rskg.retrieval.admission import admit
 from rskg.retrieval.caches import image_index
+from rskg.retrieval.composition_bounds import resolve_bounds
 from rskg.retrieval.direct import direct_matches
 from rskg.retrieval.features import sample_feature
 from rskg.retrieval.hir import HIR_SOURCES, MAX_GRID, REFERENCE_SAMPLES, Reference, rerank
@@ -159,8 +161,12 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
         raise ConfigError("retrieve() got settings that differ from services.settings",
                           "Pass services.settings (build Services(settings) with the settings you mean).")
     _validate(request)
+    bounds = resolve_bounds(services, request.composition) if request.composition else None
+    if bounds is not None:                  # the filter below works on the resolved concept ids
+        request = dataclasses.replace(request, composition=[b.bound for b in bounds])
     knobs = Knobs.of(services.settings, request)
     res = RetrievalResult(request, [], [], [], [], [])
+    res.notes.extend(b.describe() for b in bounds or [])
     with t("filter"), services.connection() as conn:
         candidates = filters.candidate_ids(conn, request)
     res.candidates = None if candidates is None else len(candidates)

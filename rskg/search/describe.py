@@ -35,6 +35,9 @@ class Description:
     text: str
     captions: list[tuple[str, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    composition: list[tuple[str, str, float]] = field(default_factory=list)   # (concept id, name, share), top
+    composition_model: str | None = None          # the segmentation head's version
+    composition_source: str | None = None         # "stored" (catalog) | "segmented" (head applied now)
 
 
 def _feature(services: Services, sample_id: str | None, image: bytes | None) -> tuple[np.ndarray, str]:
@@ -65,6 +68,28 @@ def specific(ranked: list[DescribedConcept], system_parents: dict[str, set[str]]
             continue
         out.append(c)
     return out
+
+
+def _composition(services: Services, out: Description, sample_id: str | None, image: bytes | None,
+                 top: int) -> None:
+    """The image's land-cover composition: stored for a composed sample, else by the installed head."""
+    from rskg import imaging
+    from rskg.composition import image as comp
+
+    c = comp.of_sample(services, sample_id) if sample_id is not None else None
+    if c is None:
+        if comp.installed(services) is None:
+            out.notes.append(comp.NO_HEAD)
+            return
+        c = (comp.of_sample_pixels(services, sample_id) if sample_id is not None
+             else comp.of_image(services, imaging.decode_rgb(image or b"", "image")))
+        if c is None:
+            return
+    system = resources(services, services.settings).system
+    ranked = sorted(((cid, f) for cid, f in c.fractions.items() if f > 0), key=lambda kv: (-kv[1], kv[0]))[:top]
+    out.composition = [(cid, system.concepts[cid].pref_label if cid in system.concepts else cid, round(f, 4))
+                       for cid, f in ranked]
+    out.composition_model, out.composition_source = c.model_version, c.source
 
 
 def describe(services: Services, settings: Settings, sample_id: str | None = None, image: bytes | None = None,
@@ -103,6 +128,7 @@ def describe(services: Services, settings: Settings, sample_id: str | None = Non
     shown = specific([r for r in ranked if r.score >= ranked[0].score - 0.15], anc) if ranked else []
     text = "; ".join(f"{c.name} (level {c.level}: {' < '.join(c.path[1:]) or 'top level'})" for c in shown)
     out = Description(source, ranked[:top], text)
+    _composition(services, out, sample_id, image, top)
     models = res.caption_models()
     if models is not None:
         out.captions = res.caption_examples(models, vec)

@@ -14,6 +14,8 @@ const BUILD = `mutation($n: String!, $l: [String!]!, $a: String!, $o: CompositeO
   buildComposite(name: $n, labels: $l, author: $a, options: $o) {
     __typename ... on CompositeSuccess { composite { id } } ... on Error { message hint } } }`;
 const FOOTPRINTS = `{ footprints(limit: 5000) }`;
+const COMPOSITION_CONCEPTS = `{ compositionConcepts { id name } }`;
+const pct = (v) => `${Math.round(v * 1000) / 10} %`;
 
 const num = (id) => { const v = document.getElementById(id).value.trim(); return v === "" ? null : Number(v); };
 const field = (label, input) => el("label", { class: "field" }, label, input);
@@ -41,6 +43,14 @@ export async function composeView(view, navigate) {
   const mapBox = el("div", { id: "map", class: "map", tabindex: "0", "aria-label": "map: drag to draw the box" });
   const drawBtn = el("button", { id: "draw", type: "button", "aria-pressed": "false" }, "Draw box");
   const results = el("div", { id: "results" });
+  // land-cover composition bounds: concept (measured by the segmentation head) + min / max share in percent
+  const bounds = [];
+  const boundBox = el("div", { id: "composition-bounds", class: "chips" });
+  const renderBounds = () => boundBox.replaceChildren(...bounds.map((b, i) => el("span", { class: "chip",
+    dataset: { concept: b.concept, min: b.min ?? "", max: b.max ?? "" } },
+  `${b.name}${b.min !== undefined ? ` ≥ ${pct(b.min)}` : ""}${b.max !== undefined ? ` ≤ ${pct(b.max)}` : ""}`,
+  el("button", { class: "remove", "aria-label": `remove bound on ${b.name}`, onclick: () => { bounds.splice(i, 1); renderBounds(); } }, "×"))));
+  const compConcept = el("select", { id: "comp-concept", "aria-label": "composition concept" });
   view.replaceChildren(el("div", { class: "compose" },
     el("section", { class: "panel form" },
       el("h2", {}, "Compose a training set"),
@@ -53,6 +63,13 @@ export async function composeView(view, navigate) {
       el("h3", {}, "Period"),
       el("div", { class: "row" }, field("from", el("input", { id: "timeFrom", type: "date" })),
         field("to", el("input", { id: "timeTo", type: "date" }))),
+      el("h3", {}, "Land-cover composition"),
+      el("div", { class: "row" }, field("concept", compConcept),
+        field("min %", el("input", { id: "comp-min", type: "number", min: "0", max: "100", step: "any", size: "5" })),
+        field("max %", el("input", { id: "comp-max", type: "number", min: "0", max: "100", step: "any", size: "5" })),
+        el("button", { id: "comp-add", type: "button" }, "Add bound")),
+      boundBox,
+      el("div", { class: "muted", id: "comp-note" }, "share of the image's pixels (segmentation head); only composed samples pass"),
       el("h3", {}, "Datasets"),
       el("select", { id: "datasets", multiple: true, size: "4", "aria-label": "datasets (none selected = all)" }),
       el("div", { class: "muted" }, "none selected = every dataset"),
@@ -83,6 +100,20 @@ export async function composeView(view, navigate) {
   gql("{ repositoryStats { datasets { id name samples } } }").then((d) => document.getElementById("datasets").replaceChildren(
     ...d.repositoryStats.datasets.map((x) => el("option", { value: x.id }, `${x.name} (${x.id}, ${x.samples})`))))
     .catch((e) => status(e.message, "error"));
+  gql(COMPOSITION_CONCEPTS).then((d) => {
+    compConcept.replaceChildren(...d.compositionConcepts.map((c) => el("option", { value: c.id }, `${c.name} (${c.id})`)));
+    if (!d.compositionConcepts.length) document.getElementById("comp-note").textContent = "no sample is composed yet (rskg composition backfill)";
+  }).catch((e) => status(e.message, "error"));
+  document.getElementById("comp-add").addEventListener("click", () => {
+    const lo = num("comp-min"); const hi = num("comp-max"); const opt = compConcept.selectedOptions[0];
+    if (!opt) { status("No composed samples: no concept to bound.", "error"); return; }
+    if (lo === null && hi === null) { status("Give a min % or a max % (0–100).", "error"); return; }
+    const b = { concept: opt.value, name: opt.textContent.replace(/ \(.*\)$/, "") };
+    if (lo !== null) b.min = lo / 100;
+    if (hi !== null) b.max = hi / 100;
+    bounds.push(b); renderBounds();
+    document.getElementById("comp-min").value = ""; document.getElementById("comp-max").value = "";
+  });
   gql(FOOTPRINTS).then((d) => footprintLayer(map, d.footprints, "#8e44ad")).catch((e) => status(e.message, "error"));
 
   const options = () => {
@@ -95,6 +126,7 @@ export async function composeView(view, navigate) {
     if (tt) o.timeTo = `${tt}T23:59:59Z`;
     if (num("maxDistance") !== null) o.maxDistance = num("maxDistance");
     if (num("threshold") !== null) o.similarityThreshold = num("threshold");
+    if (bounds.length) o.composition = bounds.map((b) => ({ concept: b.concept, min: b.min ?? null, max: b.max ?? null }));
     return o;
   };
 

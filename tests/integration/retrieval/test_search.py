@@ -92,6 +92,8 @@ def test_describe_a_river_image(corpus: Any) -> None:
     river = next(c for c in d.concepts if c.concept_id in ("river", "inland_water"))
     assert river.path[0] == river.name and len(river.path) >= 2
     assert d.text and "level" in d.text
+    # this home has no segmentation head: describe says so (tests/integration/test_composition.py has one)
+    assert d.composition == [] and any("no segmentation head" in n for n in d.notes), d.notes
     with pytest.raises(ValidationError):
         describe(corpus.services, corpus.settings)
 
