@@ -22,7 +22,7 @@ def to_request(i: RetrievalInput) -> RetrievalRequest:
         alpha=i.alpha, beta=i.beta, tau=i.tau, max_distance=i.max_distance, k_per_prototype=i.k_per_prototype,
         similarity_threshold=i.similarity_threshold, limit_direct=i.limit_direct,
         limit_supplementary=i.limit_supplementary, rerank_hir=i.rerank_hir, hir_grid=i.hir_grid,
-        hir_lambda=i.hir_lambda,
+        hir_lambda=i.hir_lambda, hir_source=i.hir_source,
         hir_weights={w.concept_id: w.weight for w in i.hir_weights} if i.hir_weights else None,
         hir_shortlist=i.hir_shortlist, example_sample_id=i.example_sample_id,
         example_image=decode_image(i.example_image_base64, "exampleImageBase64"), example_gsd_m=i.example_gsd_m)

@@ -46,6 +46,9 @@ class RetrievalOptions:
         default=None, description="HIR class distributions from an NxN patch grid (default 3; 1 = whole images)")
     hir_lambda: float | None = strawberry.field(
         default=None, description="HIR order = score - hirLambda * WMD (default 0.2; 1000 = paper 002's order)")
+    hir_source: str | None = strawberry.field(
+        default=None, description="HIR class distributions: both (default) | composition (stored pixel fractions) "
+                                  "| patch (3x3 patch probabilities)")
 
 
 @strawberry.input(description="A retrieval request (rskg.retrieval.model.RetrievalRequest).")

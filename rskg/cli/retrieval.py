@@ -79,6 +79,8 @@ MaxDistanceOpt = Annotated[float | None, typer.Option(help="Dijkstra radius (def
 HirGridOpt = Annotated[int | None, typer.Option("--hir-grid", help="HIR: NxN patch grid (default 3; 1 = whole)")]
 HirLambdaOpt = Annotated[float | None, typer.Option("--hir-lambda",
                                                     help="HIR: order by score - lambda*WMD (default 0.2)")]
+HirSourceOpt = Annotated[str | None, typer.Option(
+    "--hir-source", help="HIR class distributions: both (default) | composition (stored pixel fractions) | patch")]
 CompositionOpt = Annotated[list[str] | None, typer.Option(
     "--composition", help="land-cover share bound (repeat, all must hold): water_area>=0.3, "
                           "'artificial surface<=10%', grassland=0.2..0.6; only composed samples pass")]
@@ -94,7 +96,8 @@ def _request(labels: list[str], bbox: str | None, date_from: str | None, date_to
              datasets: str | None, threshold: float | None, k: int, limit: int, hir: bool,
              example: str | None, max_distance: float | None, example_image: Path | None = None,
              example_gsd: float | None = None, hir_grid: int | None = None,
-             hir_lambda: float | None = None, composition: list[str] | None = None) -> RetrievalRequest:
+             hir_lambda: float | None = None, composition: list[str] | None = None,
+             hir_source: str | None = None) -> RetrievalRequest:
     image = None
     if example_image is not None:
         if not example_image.is_file():
@@ -106,7 +109,7 @@ def _request(labels: list[str], bbox: str | None, date_from: str | None, date_to
                             similarity_threshold=threshold, k_per_prototype=k, limit_supplementary=limit,
                             rerank_hir=hir, example_sample_id=example, max_distance=max_distance,
                             example_image=image, example_gsd_m=example_gsd, hir_grid=hir_grid,
-                            hir_lambda=hir_lambda, composition=_composition(composition))
+                            hir_lambda=hir_lambda, hir_source=hir_source, composition=_composition(composition))
 
 
 def result_json(res: RetrievalResult) -> dict[str, object]:
@@ -157,6 +160,7 @@ def retrieve_cmd(
     hir: HirOpt = False,
     hir_grid: HirGridOpt = None,
     hir_lambda: HirLambdaOpt = None,
+    hir_source: HirSourceOpt = None,
     example: str | None = typer.Option(None, help="query by example: a sample id"),
     example_image: Path | None = typer.Option(None, "--example-image", help="query by example: an image file"),
     example_gsd: float | None = typer.Option(None, "--example-gsd", help="its GSD in metres (default unknown)"),
@@ -168,7 +172,7 @@ def retrieve_cmd(
     from rskg.retrieval.pipeline import retrieve
 
     req = _request(labels or [], bbox, date_from, date_to, datasets, threshold, k, limit, hir, example, max_distance,
-                   example_image, example_gsd, hir_grid, hir_lambda, composition)
+                   example_image, example_gsd, hir_grid, hir_lambda, composition, hir_source)
     with Services(load_settings()) as svc:
         res = retrieve(svc, svc.settings, req)
     if as_json:
@@ -192,6 +196,7 @@ def dataset_build(
     hir: HirOpt = False,
     hir_grid: HirGridOpt = None,
     hir_lambda: HirLambdaOpt = None,
+    hir_source: HirSourceOpt = None,
     max_distance: MaxDistanceOpt = None,
     author: str = typer.Option("rskg", help="recorded as created_by"),
 ) -> None:
@@ -199,7 +204,7 @@ def dataset_build(
     from rskg.composites.composite import build_composite
 
     tmpl = _request([], bbox, date_from, date_to, datasets, threshold, k, limit, hir, None, max_distance,
-                    hir_grid=hir_grid, hir_lambda=hir_lambda, composition=composition)
+                    hir_grid=hir_grid, hir_lambda=hir_lambda, composition=composition, hir_source=hir_source)
     with Services(load_settings()) as svc:
         comp = build_composite(svc, svc.settings, name, [x for x in labels.split(",") if x.strip()], tmpl,
                                created_by=author)

@@ -131,3 +131,7 @@ def test_retrieve_hir_options(api: TestClient, corpus: Any) -> None:
     assert len(d) >= 2 and d == sorted(d)
     err = _q(api, q, {"r": {**base, "hirGrid": 20}})["errors"][0]
     assert "hir_grid" in err["message"] and err["extensions"]["hint"]
+    patch = _q(api, q, {"r": {**base, "hirSource": "patch"}})["data"]["retrieve"]
+    assert not any("composition" in n for n in patch["notes"]), patch["notes"]
+    err = _q(api, q, {"r": {**base, "hirSource": "pixels"}})["errors"][0]
+    assert "hir_source" in err["message"] and err["extensions"]["hint"]
