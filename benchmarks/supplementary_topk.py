@@ -141,7 +141,7 @@ def run(settings: Settings, out: Path = OUT) -> dict[str, Any]:
         results["concepts"][c] = {}
         for v in VARIANTS:
             top = sorted(per[v][c], key=lambda h: (-h.score, h.row))[:TOP]
-            j = _judge(top, full.y[:, col[c]], full.known[:, col[c]]) if c in col else {"n": 0}
+            j: dict[str, Any] = _judge(top, full.y[:, col[c]], full.known[:, col[c]]) if c in col else {"n": 0}
             j["from"] = {f: sum(h.fold == f for h in top) for f in FAMILIES if any(h.fold == f for h in top)}
             j["samples"] = [f"{corpus.tags()[h.row]}" for h in top[:5]]
             results["concepts"][c][v] = j
