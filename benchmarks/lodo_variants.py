@@ -146,7 +146,7 @@ def write_lodo_section(r: dict[str, Any], base: Path = LODO) -> None:
     md_path.write_text(md + SECTION + "\n" + body, encoding="utf-8")
     js = json.loads(js_path.read_text(encoding="utf-8"))
     js["levers"] = r
-    js_path.write_text(json.dumps(js, indent=1), encoding="utf-8")
+    js_path.write_text(json.dumps(js, indent=2, default=float) + "\n", encoding="utf-8")
 
 
 def markdown(r: dict[str, Any]) -> str:
