@@ -168,3 +168,34 @@ def markdown(r: dict[str, Any]) -> str:
     for note in r.get("notes", []):
         lines += ["", note]
     return "\n".join(lines) + "\n"
+
+
+def run_full(settings: Settings, backbones: tuple[str, ...] = ("efficientnet-lite1", "efficientnet-lite0"),
+             epochs: int = 12, per_family: int = 600) -> dict[str, Any]:
+    """The backbone check on the FULL corpus (every row of rskg.headtrain.corpus), same short heads, one run:
+    ``python -c "from benchmarks.lodo_variants import run_full; from rskg.settings import load_settings;
+    print(run_full(load_settings()))"`` (the numbers in the notes of lodo_variants.json, key full_corpus)."""
+    from rskg.corpora.features import encoder
+    from rskg.evaluation import lodo
+    from rskg.headtrain.corpus import load_corpus
+    from rskg.headtrain.train import ConceptTrainConfig
+    from rskg.label_mapping import load_system
+
+    system = load_system(settings)
+    out: dict[str, Any] = {}
+    for name in backbones:
+        t0 = time.perf_counter()
+        s = settings.model_copy(update={"encoder_backbone": name})
+        enc = encoder(s, use_head=False)
+        corpus = load_corpus(s, enc, progress=False)
+        t_enc = time.perf_counter() - t0
+        res = lodo.run(system, corpus, enc, config=ConceptTrainConfig(epochs=epochs, per_family=per_family))
+        out[name] = {"macro_map": round(res.macro("concept head"), 4),
+                     "macro_p_at_r065": round(res.macro("concept head", key="p"), 4),
+                     "macro_map_pc": round(res.macro("concept head P(C)"), 4),
+                     "pretrained_macro_map": round(res.macro("pretrained"), 4),
+                     "per_target": {t: round(res.macro("concept head", t), 4) for t in res.targets()},
+                     "n_images": int(len(corpus.family_of())), "n_cells": len(res.cells),
+                     "encode_s": round(t_enc, 1), "seconds": round(time.perf_counter() - t0, 1),
+                     "load": round(os.getloadavg()[0], 1)}
+    return out
