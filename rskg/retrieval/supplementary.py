@@ -99,8 +99,13 @@ def _group_hits(index: VectorIndex, queries: list[Query], group: list[int], k: i
 
 def search(index: VectorIndex, queries: list[Query], k: int, allowed: list[str] | None,
            excluded_by_root: dict[str, set[str]], threshold: float, nb: Neighbours | None = None,
-           store: PrototypeStore | None = None, limit: int | None = None) -> dict[tuple[str, str], Evidence]:
+           store: PrototypeStore | None = None, limit: int | None = None,
+           admitted: dict[str, np.ndarray] | None = None) -> dict[tuple[str, str], Evidence]:
     """(sample id, root) -> best evidence (only the entries that can rank within ``limit``, when given).
+
+    ``admitted`` (root -> sorted positions, from :func:`rskg.retrieval.admission.admissible`) restricts a
+    root's search to the samples the concept head admits, so the k-per-prototype and ``limit`` cuts are taken
+    among admissible samples only.
 
     All prototype queries of one query concept are one batched search, or one look-up in the per-prototype
     neighbour cache ``nb`` (unfiltered requests; filtered ones on a flat index), with a live search only for
@@ -111,7 +116,10 @@ def search(index: VectorIndex, queries: list[Query], k: int, allowed: list[str] 
     for ri, root in enumerate(roots):
         group = [i for i, q in enumerate(queries) if q.root == root]
         excl = _positions(index, excluded_by_root.get(root, set()))
-        pos, sims = _group_hits(index, queries, group, k, allow, excl, threshold, nb, store)
+        allow_r = allow
+        if admitted is not None and root in admitted:
+            allow_r = admitted[root] if allow is None else np.intersect1d(allow, admitted[root], assume_unique=True)
+        pos, sims = _group_hits(index, queries, group, k, allow_r, excl, threshold, nb, store)
         ok = (pos >= 0) & (sims >= threshold)
         r, c = np.nonzero(ok)
         qi = np.asarray(group, np.int64)[r]
