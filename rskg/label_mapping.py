@@ -91,23 +91,27 @@ def apply(ctx: MappingContext, decisions: Sequence[MappingDecision]) -> list[Map
     return stored
 
 
-def map_vocabulary(ctx: MappingContext, dataset: str, labels: Sequence[str], author: str = "rskg"
+def map_vocabulary(ctx: MappingContext, dataset: str, labels: Sequence[str], author: str = "rskg",
+                   descriptions: dict[str, str] | None = None
                    ) -> tuple[list[MappingDecision], list[MappingDecision]]:
-    """Algorithm 1 for a new vocabulary; returns (all current decisions, those newly stored)."""
+    """Algorithm 1 for a new vocabulary; returns (all current decisions, those newly stored).
+    ``descriptions``: label -> the label's own definition, where the vocabulary gives one."""
     ds = check_dataset_id(dataset)
     with ctx.services.connection() as conn:
         existing = store.current_map(conn, ds)
     assert ctx.encoder is not None
     decisions = merge_new_labels(ds, labels, ctx.system, ctx.encoder, ctx.settings, ctx.osm, model=ctx.model,
-                                 existing=existing, author=author)
+                                 existing=existing, author=author, descriptions=descriptions)
     return decisions, apply(ctx, decisions)
 
 
 def map_file(ctx: MappingContext, path: Path, dataset: str, author: str = "rskg"
              ) -> tuple[list[MappingDecision], list[MappingDecision]]:
-    from mappings.vocab_file import read_vocabulary
+    """Map a vocabulary file (labels, and their descriptions where the file has them)."""
+    from mappings.vocab_file import read_vocabulary_entries
 
-    return map_vocabulary(ctx, dataset, read_vocabulary(path, dataset), author)
+    entries = read_vocabulary_entries(path, dataset)
+    return map_vocabulary(ctx, dataset, [lb for lb, _ in entries], author, {lb: d for lb, d in entries if d})
 
 
 # ---- review -----------------------------------------------------------------------------------------
