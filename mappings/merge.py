@@ -52,8 +52,11 @@ def proposed_parent(cands: Sequence[Candidate], system: LabelSystem) -> str | No
     return max(sorted(votes), key=lambda p: votes[p]) if votes else None
 
 
-def parent_reason(candidates: Sequence[dict[str, object]], system: LabelSystem, parent: str | None) -> str:
-    """Why ``parent`` was proposed for a new concept: the candidates (stored evidence) that voted for it."""
+def parent_reason(candidates: Sequence[dict[str, object]], system: LabelSystem, parent: str | None,
+                  proposal: bool = True) -> str:
+    """Why ``parent`` was proposed for a new concept: the candidates (stored evidence) that voted for it.
+    ``proposal``: the label is a new-concept proposal (no candidate reached the review threshold); else
+    it is the placement offered for a pending label that turns out to have no equivalent."""
     if parent is None:
         return "no candidate concept to place it under: a new top-level concept"
     votes, total = [], 0.0
@@ -68,8 +71,9 @@ def parent_reason(candidates: Sequence[dict[str, object]], system: LabelSystem, 
             votes.append(f"{cid} {score:.2f}" + (f" (a kind of {parent})" if cid != parent else ""))
     share = sum(float(v.split()[1]) for v in votes)
     name = system.concepts[parent].pref_label if parent in system.concepts else parent
+    why = "no candidate reached the review threshold" if proposal else "if the label has no equivalent"
     return (f"under '{name}' ({parent}): it collects {share:.2f} of the {total:.2f} candidate score "
-            f"({', '.join(votes)}); no candidate reached the review threshold")
+            f"({', '.join(votes)}); {why}")
 
 
 def margin(cands: Sequence[Candidate]) -> float:
@@ -127,9 +131,13 @@ def decide(dataset: str, label: str, cands: list[Candidate], system: LabelSystem
     unique_lexical = top is not None and top.lexical and sum(c.lexical for c in cands) == 1
     if top is not None and (top.score >= review or unique_lexical):
         status = D.AUTO if is_auto(cands, accept, min_margin, min_hierarchy_margin, system) else D.PENDING
+        # a pending label may have no equivalent after all: it carries the placement a reviewer can accept
+        # as a new concept (``rskg map accept ID --parent/--label``), with the same reason as a proposal
+        place = proposed_parent(cands, system) if status == D.PENDING else None
         return MappingDecision(dataset=dataset, label=label, concept_id=top.concept_id, status=status,
                                score=round(top.score, 6), justification=D.LEXICAL if top.lexical else D.SEMANTIC,
-                               predicate="skos:exactMatch", candidates=evidence, author=author)
+                               predicate="skos:exactMatch", candidates=evidence, proposed_parent=place,
+                               author=author)
     return MappingDecision(dataset=dataset, label=label, concept_id=None, status=D.PROPOSED,
                            score=round(top.score, 6) if top else None, justification=D.SEMANTIC,
                            predicate="skos:broadMatch", candidates=evidence,
