@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from embeddings.text import TextEncoder
 from mappings import decisions as D
+from mappings.cooccurrence import ancestors
 from mappings.decisions import MappingDecision
 from mappings.legends import concept_legends
 from mappings.osm import OsmVocab
@@ -81,17 +82,6 @@ def margin(cands: Sequence[Candidate]) -> float:
     if not cands:
         return 0.0
     return cands[0].score - cands[1].score if len(cands) > 1 else 1.0
-
-
-def ancestors(system: LabelSystem, concept_id: str) -> set[str]:
-    out: set[str] = set()
-    todo = list(system.concepts[concept_id].parents) if concept_id in system.concepts else []
-    while todo:
-        p = todo.pop()
-        if p not in out:
-            out.add(p)
-            todo += system.concepts[p].parents if p in system.concepts else []
-    return out
 
 
 def hierarchy_margin(cands: Sequence[Candidate], system: LabelSystem) -> float:

@@ -8,9 +8,11 @@ freshly onboarded dataset counts at once). The catalog copies of the file source
 ``bigearthnet_43``) are not counted twice.
 
 :func:`refresh_adjacency` with a dataset id is incremental: the counts are recomputed (one SQL aggregate),
-but only the edges with an end among the concepts that dataset's labels map to are rewritten; the others
-keep their stored counts and lift. Without a dataset id every edge is rewritten (`rskg map adjacency`,
-`rskg sync`). Both are idempotent.
+and the edges with an end among the concepts that dataset's labels map to are rewritten; so are the edges
+elsewhere whose stored count, lift or sources no longer equal the recomputed ones (a new dataset raises the
+sample total N, so the lift n_ab*N/(n_a*n_b) of an untouched pair grows and may cross ``adjacency_min_lift``:
+those edges are restated, added or dropped, the rest is not written). The result equals a full recompute.
+Without a dataset id every edge is rewritten (`rskg map adjacency`, `rskg sync`). Both are idempotent.
 """
 
 from __future__ import annotations
@@ -41,10 +43,12 @@ class AdjacencyReport:
     rows: list[dict[str, Any]] = field(default_factory=list)     # edges written
     touched: list[str] = field(default_factory=list)             # concepts whose edges were rewritten
     datasets: list[str] = field(default_factory=list)            # catalog datasets counted
+    restated: int = 0                                            # edges away from the dataset found stale
 
     def summary(self) -> str:
         return (f"adjacency: {len(self.rows)} ADJACENT_TO edges rewritten around {len(self.touched)} concepts "
-                f"(catalog multi-label datasets counted: {', '.join(self.datasets) or 'none'})")
+                f"({self.restated} stale edges elsewhere restated; catalog multi-label datasets counted: "
+                f"{', '.join(self.datasets) or 'none'})")
 
 
 def catalog_samples(svc: Services) -> dict[str, list[Sample]]:
@@ -79,9 +83,27 @@ def refresh_adjacency(svc: Services, system: LabelSystem, dataset: str | None = 
         if write:
             G.write_adjacent(svc.driver, rows, rep.touched)
         return rep
-    ids = touched.get(dataset, set())
+    ids = set(touched.get(dataset, set()))
+    stale = stale_pairs(rows, G.read_adjacent(svc.driver, sorted(system.active())))
+    rep.restated = sum(1 for a, b in stale if a not in ids and b not in ids)
+    ids |= {c for pair in stale for c in pair}
     rep.touched = sorted(ids)
     rep.rows = [r for r in rows if r["a"] in ids or r["b"] in ids]
     if write and ids:
         G.write_adjacent_touching(svc.driver, rep.rows, rep.touched)
     return rep
+
+
+def _key(r: dict[str, Any]) -> tuple[str, str]:
+    a, b = sorted((str(r["a"]), str(r["b"])))
+    return a, b
+
+
+def stale_pairs(fresh: list[dict[str, Any]], stored: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Pairs whose stored edge differs from the recomputed one (count, lift to 4 places, sources), is missing,
+    or is no longer kept."""
+    def val(r: dict[str, Any]) -> tuple[int, float, tuple[str, ...]]:
+        return int(r["cooccurrence"]), round(float(r.get("lift") or 0.0), 4), tuple(sorted(r.get("sources") or ()))
+    want = {_key(r): val(r) for r in fresh}
+    have = {_key(r): val(r) for r in stored}
+    return {k for k in want.keys() | have.keys() if want.get(k) != have.get(k)}

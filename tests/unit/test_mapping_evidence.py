@@ -12,6 +12,7 @@ from mappings.similarity import Candidate
 from mappings.vocab_file import read_vocabulary, read_vocabulary_entries
 from ontology.model import Concept, LabelSystem
 from ontology.store import load_label_system
+from rskg.adjacency import stale_pairs
 from rskg.errors import ValidationError
 from rskg.settings import Settings
 
@@ -71,3 +72,15 @@ def test_legend_evidence_on_the_real_legends(settings: Settings) -> None:
     every = {c for cid in legends for c in system.concepts[cid].lccs_codes}
     linked = {f"{lc.legend}:{lc.code}" for v in legends.values() for lc in v}
     assert linked == every      # every code the label system cites resolves to a legend class
+
+
+def test_stale_adjacency_pairs() -> None:
+    """An untouched edge whose lift moved (N grew) is stale; so are a new pair and a dropped one."""
+    stored = [{"a": "b", "b": "a", "cooccurrence": 9, "lift": 1.5, "sources": ["x"]},
+              {"a": "c", "b": "d", "cooccurrence": 7, "lift": 2.0, "sources": ["x"]},
+              {"a": "e", "b": "f", "cooccurrence": 5, "lift": 1.6, "sources": ["x"]}]
+    fresh = [{"a": "a", "b": "b", "cooccurrence": 9, "lift": 1.50001, "sources": ["x"]},     # same (4 places)
+             {"a": "c", "b": "d", "cooccurrence": 7, "lift": 2.2, "sources": ["x"]},         # lift moved
+             {"a": "g", "b": "h", "cooccurrence": 6, "lift": 1.7, "sources": ["x", "y"]}]    # newly above
+    assert stale_pairs(fresh, stored) == {("c", "d"), ("e", "f"), ("g", "h")}
+    assert stale_pairs(fresh, fresh) == set()
