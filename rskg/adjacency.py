@@ -5,7 +5,9 @@ UCMerced multi-labels, BigEarthNet CORINE labels) plus every dataset in the cata
 labels or more (``sample_labels``: a scene class and multi-labels, or several multi-labels), each label
 turned into its concept through the usable MAPS_TO edges in Neo4j (curated, auto-accepted or accepted, so a
 freshly onboarded dataset counts at once). The catalog copies of the file sources (``ucm``,
-``bigearthnet_43``) are not counted twice.
+``bigearthnet_43``) are not counted twice. Georeferenced samples add a third source: two samples of different
+datasets whose footprints intersect (PostGIS ``ST_Intersects``) make the concepts of one co-occur with those
+of the other (``Cooccurrence.add_cross``; source "footprints").
 
 :func:`refresh_adjacency` with a dataset id is incremental: the counts are recomputed (one SQL aggregate),
 and the edges with an end among the concepts that dataset's labels map to are rewritten; so are the edges
@@ -37,6 +39,18 @@ GROUP BY s.dataset_id, sl.sample_id
 HAVING count(*) > 1
 """
 
+# samples of two datasets whose footprints intersect (GiST index samples_footprint_idx)
+FOOTPRINT_OVERLAPS = """
+SELECT a.dataset_id, b.dataset_id, a.id, b.id
+FROM samples a JOIN samples b ON a.dataset_id < b.dataset_id AND ST_Intersects(a.footprint, b.footprint)
+WHERE a.footprint IS NOT NULL AND b.footprint IS NOT NULL
+ORDER BY a.id, b.id
+"""
+LABELS_OF_SAMPLES = """
+SELECT sample_id, label_set, label FROM sample_labels WHERE sample_id = ANY(%s) ORDER BY sample_id, label_set, label
+"""
+FOOTPRINT_SOURCE = "footprints"
+
 
 @dataclass
 class AdjacencyReport:
@@ -59,6 +73,18 @@ def catalog_samples(svc: Services) -> dict[str, list[Sample]]:
     return dict(out)
 
 
+def footprint_overlaps(svc: Services) -> list[tuple[str, str, Sample, Sample]]:
+    """(dataset a, dataset b, labels of a's sample, labels of b's sample) per overlapping pair across datasets."""
+    with svc.connection() as conn:
+        pairs = conn.execute(FOOTPRINT_OVERLAPS).fetchall()
+        ids = sorted({x for _, _, a, b in pairs for x in (a, b)})
+        labels: dict[str, Sample] = defaultdict(list)
+        if ids:
+            for sid, ls, lb in conn.execute(LABELS_OF_SAMPLES, (ids,)).fetchall():
+                labels[str(sid)].append((str(ls), str(lb)))
+    return [(str(da), str(db), labels[str(a)], labels[str(b)]) for da, db, a, b in pairs]
+
+
 def cooccurrence_all(svc: Services, system: LabelSystem) -> tuple[Cooccurrence, dict[str, set[str]]]:
     """The counts over every source, and the concepts each catalog dataset's samples touch."""
     co = real_cooccurrence(system, svc.settings.data_dir)
@@ -69,6 +95,12 @@ def cooccurrence_all(svc: Services, system: LabelSystem) -> tuple[Cooccurrence, 
     for ds, samples in sorted(catalog_samples(svc).items()):
         co.add(system, samples, ds, lookup)
         touched[ds] = {lookup[k] for s in samples for k in s if k in lookup}
+    overlaps = footprint_overlaps(svc)
+    co.add_cross(system, [(la, lb) for _, _, la, lb in overlaps], FOOTPRINT_SOURCE, lookup)
+    for a, b, la, lb in overlaps:
+        concepts = {lookup[k] for k in [*la, *lb] if k in lookup}
+        touched.setdefault(a, set()).update(concepts)
+        touched.setdefault(b, set()).update(concepts)
     return co, touched
 
 
