@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from embeddings.text import TextEncoder
+from mappings.legends import concept_legends
 from mappings.merge import decide
 from mappings.osm import load_osm_vocab, norm
 from mappings.similarity import SimilarityModel, Weights
@@ -86,8 +87,10 @@ def evaluate(settings: Settings, system: LabelSystem, weights: Weights, encoder:
     out: dict[str, Score] = {}
     for ds in datasets or sorted({m.dataset for m in system.mappings}):
         reduced = hide_dataset(system, ds)
-        model = SimilarityModel(reduced.active(), encoder, osm, wiki, weights)
-        gold = {}
+        legends = (concept_legends(reduced.active(), settings.data_dir / "vocab") if settings.map_legend_evidence
+                   else None)
+        model = SimilarityModel(reduced.active(), encoder, osm, wiki, weights, legends)
+        gold: dict[str, str] = {}
         for m in system.mappings:
             if m.dataset == ds:
                 gold.setdefault(m.name, m.concept_id)
@@ -95,7 +98,9 @@ def evaluate(settings: Settings, system: LabelSystem, weights: Weights, encoder:
         sc = Score()
         for lb, cands in zip(labels, model.candidates(labels, max(3, settings.map_k)), strict=True):
             ids = [c.concept_id for c in cands]
-            d = decide(ds, lb, cands, reduced, settings.map_accept_threshold, settings.map_review_threshold)
+            d = decide(ds, lb, cands, reduced, settings.map_accept_threshold, settings.map_review_threshold,
+                       min_margin=settings.map_accept_margin,
+                       min_hierarchy_margin=settings.map_accept_hierarchy_margin)
             sc.n += 1
             sc.top1 += ids[:1] == [gold[lb]]
             sc.top3 += gold[lb] in ids[:3]
@@ -148,7 +153,8 @@ def run(settings: Settings, system: LabelSystem | None = None) -> dict[str, dict
     head = ["# Label mapping: leave-one-dataset-out evaluation", "",
             f"Label system version {system.version or '?'}: {len(system.active())} active concepts, "
             f"{len(system.mappings)} curated mappings over {len({m.dataset for m in system.mappings})} datasets. "
-            f"Thresholds: auto-accept >= {settings.map_accept_threshold}, review >= "
+            f"Thresholds: auto-accept >= {settings.map_accept_threshold} (lead >= {settings.map_accept_margin} over "
+            f"the runner-up, >= {settings.map_accept_hierarchy_margin} over broader/narrower), review >= "
             f"{settings.map_review_threshold}, k = {settings.map_k}. Encoder all-MiniLM-L6-v2 (CPU); "
             f"Wikipedia summaries: cache only (no network here). Run time {elapsed:.0f} s.", "",
             "Hidden per fold: the dataset's curated mappings and the altLabels only it contributed. "

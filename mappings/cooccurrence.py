@@ -7,6 +7,8 @@ mappings). Sources on the real data:
   scene classes become adjacent to the objects their images contain;
 - Sentinel-2: ``sentinel2_ms/labels.csv`` — the CORINE multi-labels of BigEarthNet patches
   (dataset ``bigearthnet_43``).
+- overlapping footprints (``add_cross``): catalog samples of two datasets whose footprints intersect
+  (PostGIS, ``rskg.adjacency``); the concepts of one co-occur with those of the other.
 cooccurrence(A, B) = number of samples whose concept set holds both A and B. Pairs where one concept
 is an ancestor of the other are skipped (that relation is SUBCLASS_OF, "no direct relationship" in
 the paper), as are pairs below ``settings.adjacency_min_cooccurrence`` and pairs whose lift
@@ -95,6 +97,34 @@ class Cooccurrence:
                         continue
                     self.counts[(a, b)] += 1
                     self.sources[(a, b)].add(source)
+
+    def add_cross(self, system: LabelSystem, pairs: Iterable[tuple[Sample, Sample]], source: str,
+                  lookup: dict[tuple[str, str], str]) -> None:
+        """Samples of two datasets whose footprints overlap: each overlapping pair counts as one sample holding
+        the concepts of both, but only the concept pairs with one end in each (within a sample its own
+        multi-labels already count)."""
+        anc: dict[str, set[str]] = {}
+        for left, right in pairs:
+            ca = {lookup[k] for k in left if k in lookup}
+            cb = {lookup[k] for k in right if k in lookup}
+            for key in [*left, *right]:
+                if key not in lookup:
+                    self.unmapped[key] += 1
+            self.n_samples += 1
+            self.singles.update(ca | cb)
+            seen: set[tuple[str, str]] = set()
+            for a in ca:
+                for b in cb:
+                    if a == b:
+                        continue
+                    x, y = min(a, b), max(a, b)
+                    aa = anc.setdefault(x, ancestors(system, x))
+                    bb = anc.setdefault(y, ancestors(system, y))
+                    if x in bb or y in aa or (x, y) in seen:
+                        continue
+                    seen.add((x, y))
+                    self.counts[(x, y)] += 1
+                    self.sources[(x, y)].add(source)
 
     def lift(self, a: str, b: str) -> float:
         n_ab = self.counts[(min(a, b), max(a, b))]

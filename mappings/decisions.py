@@ -46,9 +46,13 @@ class MappingDecision:
         return self.concept_id if self.status != PROPOSED else self.proposed_parent
 
     def same_outcome(self, other: MappingDecision) -> bool:
-        """True when storing ``other`` after ``self`` would change nothing a user can see."""
+        """True when storing ``other`` after ``self`` would change nothing a user can see. The placement a
+        pending decision carries (advice for a label without equivalent; not in SSSOM) is not an outcome."""
         def r(x: float | None) -> float | None:
             return None if x is None else round(x, 4)
+
+        def parent(d: MappingDecision) -> str | None:
+            return None if d.status == PENDING else d.proposed_parent
         return (self.concept_id, self.status, r(self.score), self.justification, self.predicate,
-                self.proposed_parent) == (other.concept_id, other.status, r(other.score),
-                                          other.justification, other.predicate, other.proposed_parent)
+                parent(self)) == (other.concept_id, other.status, r(other.score),
+                                  other.justification, other.predicate, parent(other))

@@ -29,9 +29,11 @@ import numpy as np
 
 from embeddings.text import LabelIndex, TextEncoder
 from mappings import modifiers as M
+from mappings.legends import legend_text
 from mappings.osm import OsmVocab, norm
 from mappings.wiki import WikiSummaries
 from ontology.model import Concept
+from ontology.sources import LegendClass
 
 TextMode = Literal["augmented", "name", "max"]
 StructMissing = Literal["label", "renormalise", "zero"]
@@ -76,7 +78,10 @@ class Weights:
 
 
 def _squash(name: str) -> str:
+    """Spaces removed, English plural dropped ("beaches" -> "beach", "forests" -> "forest")."""
     n = norm(name).replace(" ", "")
+    if n.endswith("es") and n[:-2].endswith(("ch", "sh", "x", "ss", "z")):
+        n = n[:-2]
     return n[:-1] if n.endswith("s") else n
 
 
@@ -91,9 +96,11 @@ class SimilarityModel:
     """Concept side built once (vectors cached by the encoder); label side on demand."""
 
     def __init__(self, concepts: dict[str, Concept], encoder: TextEncoder, osm: OsmVocab,
-                 wiki: WikiSummaries | None = None, weights: Weights | None = None) -> None:
+                 wiki: WikiSummaries | None = None, weights: Weights | None = None,
+                 legends: dict[str, list[LegendClass]] | None = None) -> None:
         self.concepts = {k: c for k, c in concepts.items() if not c.deprecated}
         self.encoder, self.osm, self.wiki = encoder, osm, wiki
+        self.legends = {k: v for k, v in (legends or {}).items() if k in self.concepts}
         self.weights = weights or Weights()
         self.ids = sorted(self.concepts)
         self.names: dict[str, list[str]] = {
@@ -114,6 +121,13 @@ class SimilarityModel:
         self.name_owner = [cid for cid, _ in name_ids]
         self.name_vecs = encoder.encode([n for _, n in name_ids])
         self.name_index = LabelIndex([f"{i}" for i in range(len(name_ids))], self.name_vecs)
+        # legend class names (mappings.legends): compared like names, but never a lexical match and not
+        # used for concept-concept SIMILAR_TO (they are evidence about new labels only)
+        leg_ids = [(cid, norm(lc.name)) for cid in self.ids for lc in self.legends.get(cid, []) if norm(lc.name)]
+        leg_ids = list(dict.fromkeys(leg_ids))
+        self.leg_owner = [cid for cid, _ in leg_ids]
+        self.leg_vecs = encoder.encode([n for _, n in leg_ids]) if leg_ids else np.zeros((0, self.name_vecs.shape[1]),
+                                                                                         np.float32)
         self._row = {cid: i for i, cid in enumerate(self.ids)}
 
     # ---- text augmentation --------------------------------------------------------------------
@@ -126,6 +140,8 @@ class SimilarityModel:
             parts.append("also: " + ", ".join(c.alt_labels[:8]))
         if c.definition:
             parts.append(c.definition)
+        if c.id in self.legends:
+            parts.append(legend_text(self.legends[c.id]))
         parts += [d for d in (self.osm.describe(t, 160) for t in c.osm_tags[:2]) if d]
         parts.append(self._wiki(c.pref_label))
         return ". ".join(p for p in parts if p)
@@ -139,10 +155,12 @@ class SimilarityModel:
                     tags += self.osm.lookup(tok)
         return sorted(set(tags))
 
-    def label_profile(self, label: str) -> LabelProfile:
+    def label_profile(self, label: str, description: str = "") -> LabelProfile:
+        """``description``: the source label's own definition where its vocabulary file gives one."""
         name = norm(label)
         tags = self.label_tags(label)
-        parts = [name] + [d for d in (self.osm.describe(t, 160) for t in tags[:2]) if d] + [self._wiki(name)]
+        parts = ([name, description.strip()[:400]] + [d for d in (self.osm.describe(t, 160) for t in tags[:2]) if d]
+                 + [self._wiki(name)])
         return LabelProfile(name=name, text=". ".join(p for p in parts if p), tags=tags)
 
     # ---- scoring --------------------------------------------------------------------------------
@@ -154,6 +172,12 @@ class SimilarityModel:
             r = self._row[cid]
             if name_cos[j] > best[r]:
                 best[r] = name_cos[j]
+        if len(self.leg_owner):
+            leg_cos = self.leg_vecs @ prof_vec_name
+            for j, cid in enumerate(self.leg_owner):
+                r = self._row[cid]
+                if leg_cos[j] > best[r]:
+                    best[r] = leg_cos[j]
         return best, self.aug_vecs @ prof_vec_aug
 
     def _text(self, name_sim: float, aug_sim: float) -> float:
@@ -164,9 +188,12 @@ class SimilarityModel:
             return aug_sim
         return max(name_sim, aug_sim)
 
-    def candidates(self, labels: Sequence[str], k: int, shortlist: int = 30) -> list[list[Candidate]]:
-        """Top-k concepts per label: FAISS kNN on both views gives a shortlist, scored in full."""
-        profiles = [self.label_profile(lb) for lb in labels]
+    def candidates(self, labels: Sequence[str], k: int, shortlist: int = 30,
+                   descriptions: Sequence[str] | None = None) -> list[list[Candidate]]:
+        """Top-k concepts per label: FAISS kNN on both views gives a shortlist, scored in full.
+        ``descriptions``: one per label (may be empty), the label's own definition from its vocabulary."""
+        descs = list(descriptions) if descriptions is not None else [""] * len(labels)
+        profiles = [self.label_profile(lb, d) for lb, d in zip(labels, descs, strict=True)]
         qn = self.encoder.encode([p.name for p in profiles])
         qa = self.encoder.encode([p.text for p in profiles])
         hits_a = self.aug_index.search(qa, shortlist)
@@ -176,9 +203,9 @@ class SimilarityModel:
             lexical = (self.squashed.get(_squash(lb), set()) | self.squashed.get(_squash(prof.name), set())
                        | self.bags.get(M.bag(prof.name.split()), set()))
             heads = self.head_concepts(lb)
-            pool = ({cid for cid, _ in hits_a[i]} | {self.name_owner[int(j)] for j, _ in hits_n[i]} | lexical
-                    | heads)
             name_best, aug = self._text_sims(qn[i], qa[i])
+            pool = ({cid for cid, _ in hits_a[i]} | {self.name_owner[int(j)] for j, _ in hits_n[i]} | lexical
+                    | heads | self._legend_pool(name_best, shortlist))
             cands = []
             for cid in pool:
                 r = self._row[cid]
@@ -191,6 +218,12 @@ class SimilarityModel:
             cands.sort(key=lambda c: (not c.lexical, -c.score, c.concept_id))
             out.append(M.rerank(lb, cands, self.pref, heads)[:k])
         return out
+
+    def _legend_pool(self, name_best: np.ndarray, n: int) -> set[str]:
+        """With legend names, the best concepts by name (legend names included) join the shortlist."""
+        if not self.leg_owner:
+            return set()
+        return {self.ids[int(r)] for r in np.argsort(-name_best)[:n]}
 
     def head_concepts(self, label: str) -> set[str]:
         """Concepts named exactly by the label's words without its modifiers (empty if it has none)."""

@@ -91,23 +91,27 @@ def apply(ctx: MappingContext, decisions: Sequence[MappingDecision]) -> list[Map
     return stored
 
 
-def map_vocabulary(ctx: MappingContext, dataset: str, labels: Sequence[str], author: str = "rskg"
+def map_vocabulary(ctx: MappingContext, dataset: str, labels: Sequence[str], author: str = "rskg",
+                   descriptions: dict[str, str] | None = None
                    ) -> tuple[list[MappingDecision], list[MappingDecision]]:
-    """Algorithm 1 for a new vocabulary; returns (all current decisions, those newly stored)."""
+    """Algorithm 1 for a new vocabulary; returns (all current decisions, those newly stored).
+    ``descriptions``: label -> the label's own definition, where the vocabulary gives one."""
     ds = check_dataset_id(dataset)
     with ctx.services.connection() as conn:
         existing = store.current_map(conn, ds)
     assert ctx.encoder is not None
     decisions = merge_new_labels(ds, labels, ctx.system, ctx.encoder, ctx.settings, ctx.osm, model=ctx.model,
-                                 existing=existing, author=author)
+                                 existing=existing, author=author, descriptions=descriptions)
     return decisions, apply(ctx, decisions)
 
 
 def map_file(ctx: MappingContext, path: Path, dataset: str, author: str = "rskg"
              ) -> tuple[list[MappingDecision], list[MappingDecision]]:
-    from mappings.vocab_file import read_vocabulary
+    """Map a vocabulary file (labels, and their descriptions where the file has them)."""
+    from mappings.vocab_file import read_vocabulary_entries
 
-    return map_vocabulary(ctx, dataset, read_vocabulary(path, dataset), author)
+    entries = read_vocabulary_entries(path, dataset)
+    return map_vocabulary(ctx, dataset, [lb for lb, _ in entries], author, {lb: d for lb, d in entries if d})
 
 
 # ---- review -----------------------------------------------------------------------------------------
@@ -127,11 +131,14 @@ def review(ctx: MappingContext, decision_id: int, action: str, author: str, conc
            ) -> MappingDecision:
     """accept | reject | remap one decision; appends a new row by ``author``. Accepting a new-concept
     proposal (status proposed, no ``concept``) creates the concept (``rskg.proposals``; ``new_*`` override
-    the id, prefLabel and parent it proposes)."""
+    the id, prefLabel and parent it proposes); so does accepting a pending decision with any ``new_*``
+    given (the label has no equivalent: a new concept under its placement, or ``new_parent``)."""
     if not author.strip():
         raise ValidationError("no author given", "Pass `--author YOUR_NAME`; nothing was changed.")
     d = _current_by_id(ctx, decision_id)
-    if action == "accept" and d.status == D.PROPOSED and concept is None:
+    as_new = d.status == D.PROPOSED or (d.status == D.PENDING and any(x is not None for x in
+                                                                        (new_id, new_label, new_parent)))
+    if action == "accept" and as_new and concept is None:
         from rskg.proposals import accept_proposal
 
         return accept_proposal(ctx, d, author, new_id, new_label, new_parent).decision
@@ -165,7 +172,8 @@ def pending(ctx: MappingContext, dataset: str | None = None, include_all: bool =
             cands = [{**c, "name": getattr(ctx.system.concepts.get(str(c["concept_id"])), "pref_label", ""),
                       "definition": getattr(ctx.system.concepts.get(str(c["concept_id"])), "definition", "")}
                      for c in d.candidates]
-            why = parent_reason(d.candidates, ctx.system, d.proposed_parent) if d.status == D.PROPOSED else None
+            why = (parent_reason(d.candidates, ctx.system, d.proposed_parent, d.status == D.PROPOSED)
+                   if d.status == D.PROPOSED or (d.status == D.PENDING and d.proposed_parent) else None)
             out.append({"decision": d, "candidates": cands, "parent_reason": why,
                         "thumbnails": store.sample_thumbnails(conn, d.dataset, d.label)})
     return out

@@ -15,6 +15,10 @@ Accepting a proposal (``rskg map accept ID`` on a decision with status ``propose
 4. SIMILAR_TO edges between the new concept and the others (the rest of the graph is left as it is);
 5. this process's retrieval caches dropped (a running API re-reads them within ``LEXICON_TTL_S``).
 
+A pending decision (review queue) carries a placement too (``proposed_parent``, with its reason): accepting it
+with ``--label`` / ``--new-id`` / ``--parent`` creates the new concept the same way, for a label that turns
+out to have no equivalent.
+
 Rejecting a proposal is an ordinary rejection (``rskg.label_mapping.review``): a human decision, never re-decided
 by an automatic run, exported to SSSOM as a negative mapping (``predicate_modifier: Not``).
 """
@@ -60,8 +64,8 @@ def legend_matches(vocab_dir: Path, label: str) -> list[tuple[str, str]]:
 def accept_proposal(ctx: MappingContext, d: MappingDecision, author: str, concept_id: str | None = None,
                     pref_label: str | None = None, parent: str | None = None) -> NewConcept:
     """Create the proposed concept and map the label to it (see the module doc)."""
-    if d.status != D.PROPOSED:
-        raise ValidationError(f"decision {d.id} is {d.status}, not a new-concept proposal",
+    if d.status not in (D.PROPOSED, D.PENDING):
+        raise ValidationError(f"decision {d.id} is {d.status}, not a new-concept proposal nor pending review",
                               "Accept it as it is, or remap it with --concept; nothing was changed.")
     s = ctx.settings
     label = pref_label or display_label(d.label)

@@ -68,9 +68,12 @@ def review_cmd(dataset: str | None = typer.Option(None, "--dataset", "-d"),
         typer.echo("nothing to review")
     for it in items:
         typer.echo(_line(it["decision"]))
-        if it.get("parent_reason"):
+        if it.get("parent_reason") and it["decision"].status == "proposed":
             typer.echo(f"    new concept proposed {it['parent_reason']}; `rskg map accept ID --author NAME` "
                        "creates it (--new-id / --label / --parent to change it), `rskg map reject` refuses it")
+        elif it.get("parent_reason"):
+            typer.echo(f"    placement {it['parent_reason']}: `rskg map accept ID --author NAME --label LABEL` "
+                       "creates a new concept there (--parent to place it elsewhere)")
         for c in it["candidates"]:
             definition = (c.get("definition") or "")[:90]
             typer.echo(f"    {c['concept_id']:<32} score={c['score']:.3f} text={c['text_sim']:.3f} "
@@ -96,12 +99,13 @@ def _act(action: str, decision_id: int, author: str, concept: str | None, **new:
 @app.command("accept")
 def accept(decision_id: int, author: str = typer.Option(..., "--author"),
            concept: str | None = typer.Option(None, "--concept"),
-           new_id: str | None = typer.Option(None, "--new-id", help="new-concept proposal: the concept id "
+           new_id: str | None = typer.Option(None, "--new-id", help="new concept (proposal / pending label): its id "
                                              "(default: the label as a slug)"),
-           new_label: str | None = typer.Option(None, "--label", help="new-concept proposal: its prefLabel"),
-           new_parent: str | None = typer.Option(None, "--parent", help="new-concept proposal: another parent"),
+           new_label: str | None = typer.Option(None, "--label", help="new concept: its prefLabel"),
+           new_parent: str | None = typer.Option(None, "--parent", help="new concept: another parent"),
            ) -> None:
-    """Accept a mapping (optionally to another concept); a new-concept proposal creates the concept."""
+    """Accept a mapping (optionally to another concept); a new-concept proposal creates the concept, and so does
+    a pending decision accepted with --label / --new-id / --parent."""
     _act("accept", decision_id, author, concept, new_id=new_id, new_label=new_label, new_parent=new_parent)
 
 

@@ -3,7 +3,8 @@
 Real data: 8 UCMerced images per class (scene class + the 17 multi-labels of multilabels.csv) ingested
 under a dataset id of their own, so their labels are mapped by Algorithm 1 (not curated) and their
 co-occurrences are counted on top of the curated annotation files. Only the edges around the concepts the
-dataset touches are rewritten; a second ingest changes nothing.
+dataset touches are rewritten, and the edges elsewhere whose lift went stale (the sample total N grew); the
+result equals a full recompute, and a second ingest changes nothing.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ def env(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         svc.close()
 
 
-def _edges(svc: Services, ids: list[str]) -> dict[tuple[str, str], tuple[int, tuple[str, ...]]]:
-    return {(r["a"], r["b"]): (int(r["cooccurrence"]), tuple(r["sources"])) for r in G.read_adjacent(svc.driver, ids)}
+def _edges(svc: Services, ids: list[str]) -> dict[tuple[str, str], tuple[int, tuple[str, ...], float]]:
+    return {(r["a"], r["b"]): (int(r["cooccurrence"]), tuple(r["sources"]), round(float(r["lift"]), 4))
+            for r in G.read_adjacent(svc.driver, ids)}
 
 
 def test_multi_label_ingest_updates_adjacency_incrementally(env: Services, data_dir: Path) -> None:
@@ -73,13 +75,18 @@ def test_multi_label_ingest_updates_adjacency_incrementally(env: Services, data_
     assert "adjacency:" in ob.summary()
     after = _edges(svc, ids)
     touched = set(adj.touched)
-    # untouched edges are exactly as they were; touched ones are the fresh computation
+    # the incremental result is the full recompute (lift included: N grew, so edges elsewhere were restated) ...
+    full = {tuple(sorted((str(r["a"]), str(r["b"])))): (int(r["cooccurrence"]), tuple(r["sources"]),
+                                                         round(float(r["lift"]), 4))
+            for r in refresh_adjacency(svc, system, write=False).rows}
+    assert after == full
+    # ... and edges around concepts it did not rewrite are exactly as they were
     assert {k: v for k, v in after.items() if not touched & set(k)} == \
         {k: v for k, v in before.items() if not touched & set(k)}
     ours = {k: v for k, v in after.items() if DS in v[1]}
     assert ours, "no ADJACENT_TO edge counts the new dataset"
     files = real_cooccurrence(system, data_dir)
-    for (a, b), (n, _) in ours.items():
+    for (a, b), (n, _, _) in ours.items():
         assert n > files.counts[(a, b)], (a, b, n)           # the new samples are counted on top of the files
     # a second ingest: nothing new to map, the same edges
     rep2 = ingest(svc, opts, None)

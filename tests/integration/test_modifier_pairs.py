@@ -37,3 +37,20 @@ def test_modifier_pairs_decided_right(settings: Settings) -> None:
             assert wrong not in ranks or ranks.index(wrong) > ranks.index(right)
     finally:
         enc.close()
+
+
+def test_label_description_is_evidence(settings: Settings) -> None:
+    """A legend code says nothing; its description (a vocabulary file's description column) does."""
+    system = load_label_system(settings.ontology_dir)
+    enc = TextEncoder(settings)
+    try:
+        model = build_model(settings, system, enc, load_osm_vocab(settings))
+        labels = ["class 71"]
+        descs = ["Tree cover, needleleaved, evergreen, closed canopy over 40 %"]
+        with_desc = model.candidates(labels, settings.map_k, descriptions=descs)
+        assert with_desc[0][0].concept_id == "coniferous_forest", with_desc
+        bare = model.candidates(labels, settings.map_k)
+        assert bare[0][0].concept_id != "coniferous_forest"
+        assert with_desc[0][0].score > next((c.score for c in bare[0] if c.concept_id == "coniferous_forest"), 0.0)
+    finally:
+        enc.close()

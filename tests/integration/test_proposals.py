@@ -25,7 +25,7 @@ from ontology import namespaces as ns
 from ontology.store import load_graphs, load_label_system
 from rskg.ingest.admin import drop_dataset
 from rskg.ingest.pipeline import IngestOptions, ingest
-from rskg.label_mapping import MappingContext, export_sssom, pending, review
+from rskg.label_mapping import MappingContext, export_sssom, map_vocabulary, pending, review
 from rskg.retrieval.model import RetrievalRequest
 from rskg.retrieval.pipeline import retrieve
 from rskg.services import Services
@@ -132,3 +132,37 @@ def test_accept_creates_concept_reject_records_negative_mapping(env, tmp_path: P
     neg = [r for r in rows if "termite%20mounds" in r[0]]
     assert neg and neg[0][3] == "Not" and neg[0][4] == "rskg:mining_area"
     assert "termite_mounds" not in load_label_system(onto).concepts
+
+
+def test_pending_label_without_equivalent_placed_as_new_concept(env) -> None:
+    """Placement for a label with no equivalent: a pending decision carries the best parent and why; accepting
+    it with a prefLabel creates the concept there (ontology file, Neo4j, retrieval-side MAPS_TO agree)."""
+    s, svc, root, onto = env
+    ds = f"{DS}_pending"
+    ctx = MappingContext.open(svc)
+    try:
+        decisions, _ = map_vocabulary(ctx, ds, ["oil palm plantation"])
+        d = decisions[0]
+        assert d.status == D.PENDING and d.concept_id == "coffee_plantation", d     # the nearest, not an equivalent
+        assert d.proposed_parent == "permanent_crops"
+        why = {it["decision"].label: it["parent_reason"] for it in pending(ctx, ds)}
+        assert why["oil palm plantation"].startswith("under 'permanent crops' (permanent_crops)")
+        assert why["oil palm plantation"].endswith("if the label has no equivalent")
+        assert d.id is not None
+        new = review(ctx, d.id, "accept", "tester", new_label="oil palm plantation")
+        assert (new.status, new.concept_id) == (D.ACCEPTED, "oil_palm_plantation")
+        c = load_label_system(onto).concepts["oil_palm_plantation"]
+        assert c.parents == ["permanent_crops"] and c.pref_label == "oil palm plantation"
+        rec = svc.driver.execute_query(CONCEPT_PARENTS, id="oil_palm_plantation").records
+        assert rec and rec[0]["parents"] == ["permanent_crops"]
+        edges = {r["name"]: (r["concept_id"], r["status"]) for r in G.read_maps_to(svc.driver, ds)}
+        assert edges["oil palm plantation"] == ("oil_palm_plantation", D.ACCEPTED)
+        # an accepted (pending) decision without new_* stays an ordinary accept
+        with pytest.raises(Exception, match="superseded"):
+            review(ctx, d.id, "accept", "tester")
+    finally:
+        if ctx.encoder is not None:
+            ctx.encoder.close()
+        with svc.connection() as conn:
+            store.delete_dataset(conn, ds)
+        G.delete_dataset_labels(svc.driver, ds)
