@@ -15,6 +15,7 @@ atomically: rows and chunk files that count).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -156,7 +157,8 @@ NQ = 200
 
 def retrieval_curve(settings: Settings) -> dict[str, Any]:
     """Per size: exact search and the product's IVF-PQ (VectorIndex) over nprobe; recall@10 vs exact, latency of
-    one query at a time. Queries: the last NQ pool vectors, never in any index."""
+    one query at a time. Queries: the last NQ pool vectors, never in any index. Scores are the index's own
+    (PQ-decoded, no exact re-ranking), as the product's kNN uses them."""
     import faiss
 
     from embeddings.faiss_index import IndexParams, VectorIndex
@@ -187,7 +189,7 @@ def retrieval_curve(settings: Settings) -> dict[str, Any]:
             idx = VectorIndex.build([str(i) for i in range(n)], xb, params)
             build_s = time.perf_counter() - t0
             for nprobe in (1, 4, 8, 16, 32, 64):
-                faiss.extract_index_ivf(idx.index).nprobe = nprobe
+                idx.params = dataclasses.replace(idx.params, nprobe=nprobe)   # what search_positions uses
                 lat, rec = [], []
                 for i in range(NQ):
                     t0 = time.perf_counter()

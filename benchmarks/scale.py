@@ -1,14 +1,16 @@
 """`make bench-scale`: the paper's scale, measured on this machine (paper 000 Table 3, Figs. 8-9).
 
-Sections (``python -m benchmarks scale --only ingest,sizes,concurrency,pool,retrieval``; default: all), each
+Sections (``python -m benchmarks scale --only ingest,sizes,concurrency,pool,retrieval,catalog``; default: all), each
 merged into the results of earlier runs, so one section can be rerun without losing the others:
 
 * ``ingest``: UCMerced (2,100 JPEGs) end to end with features vs the machine's limit (decode + resample +
   encode, nothing else) measured in the same run -> efficiency (benchmarks/_scale_ingest.py).
 * ``sizes``: ingest time per dataset size, local engine, EuroSAT full at 1k / 5k (RSKG_SCALE_SIZES adds 27k).
 * ``concurrency``: 1 ... 200 parallel GraphQL retrievals against uvicorn (benchmarks/_scale_api.py).
-* ``pool`` / ``retrieval``: the real-feature pool and retrieval p50/p99 + IVF-PQ recall@10 vs exact search at
-  10k / 100k / 1M (benchmarks/_scale_pool.py).
+* ``pool`` / ``retrieval``: the real-feature pool (RSKG_SCALE_POOL entries, resumable) and index search p50/p99
+  + IVF-PQ recall@10 vs exact search at 10k / 100k / 1M and the pool's own size (benchmarks/_scale_pool.py).
+* ``catalog``: RSKG_SCALE_CATALOG_ROWS (default 1.4M) generated rows carrying real pool vectors in PostgreSQL and
+  Neo4j: load, sync and filtered-query times (benchmarks/_scale_catalog.py).
 
 Writes ``benchmarks/results/scale.json`` (exactly the headline keys of issue 20; a null value has a
 ``<key>_reason`` beside it), ``scale_sections.json`` (every measurement, with the 1-min load average
@@ -31,7 +33,7 @@ IN_MAKE_BENCH = False        # `make bench-scale` only: it ingests whole dataset
 RESULTS = Path(__file__).parent / "results"
 KEYS = ("ingest_ucm_images_per_s", "ingest_limit_images_per_s", "ingest_efficiency", "retrieval_p99_ms_1m",
         "ratio_1m_to_10k", "concurrency_140_p99_s", "errors_200")
-SECTIONS = ("ingest", "sizes", "concurrency", "pool", "retrieval")
+SECTIONS = ("ingest", "sizes", "concurrency", "pool", "retrieval", "catalog")
 
 
 def _sec_ingest(s: Settings) -> Any:
@@ -64,9 +66,15 @@ def _sec_retrieval(s: Settings) -> Any:
     return retrieval_curve(s)
 
 
+def _sec_catalog(s: Settings) -> Any:
+    from benchmarks._scale_catalog import catalog_scale
+
+    return catalog_scale(s, int(os.environ.get("RSKG_SCALE_CATALOG_ROWS", "1400000")))
+
+
 RUNNERS: dict[str, Callable[[Settings], Any]] = {
     "ingest": _sec_ingest, "sizes": _sec_sizes, "concurrency": _sec_concurrency, "pool": _sec_pool,
-    "retrieval": _sec_retrieval}
+    "retrieval": _sec_retrieval, "catalog": _sec_catalog}
 
 
 def _load(path: Path) -> dict[str, Any]:
