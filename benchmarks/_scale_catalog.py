@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,44 @@ COPY = ("COPY samples (id, dataset_id, source_path, labels, footprint, acquired_
 Q_LABEL = "SELECT count(*) FROM samples WHERE dataset_id = %s AND labels && %s::text[]"
 Q_FILTER = ("SELECT count(*) FROM samples WHERE dataset_id = %s AND labels && %s::text[] AND "
             "ST_Intersects(footprint, ST_MakeEnvelope(%s, %s, %s, %s, 4326)) AND acquired_at BETWEEN %s AND %s")
+
+
+DELETE_SOME_SAMPLES = """
+MATCH (s:Sample {dataset: $dataset})
+WITH s LIMIT $n
+DETACH DELETE s
+RETURN count(*) AS n
+"""
+
+
+def server_rss_mb(home: str) -> dict[str, float]:
+    """Resident memory (MB) of this home's Neo4j and PostgreSQL processes (the server whose command line names the
+    home, plus its children: PostgreSQL's backends; shared pages counted once per process; /proc)."""
+    procs: dict[int, tuple[int, str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            status = (entry / "status").read_text().splitlines()
+        except OSError:
+            continue
+        rss = [int(ln.split()[1]) / 1024 for ln in status if ln.startswith("VmRSS:")]
+        ppid = [int(ln.split()[1]) for ln in status if ln.startswith("PPid:")]
+        procs[int(entry.name)] = (ppid[0] if ppid else 0, cmd, rss[0] if rss else 0.0)
+    out = {}
+    for kind in ("neo4j", "postgres"):
+        roots = {p for p, (_, cmd, _) in procs.items() if kind in cmd and home in cmd}
+        kids = {p for p, (pp, _, _) in procs.items() if pp in roots}
+        out[kind] = round(sum(procs[p][2] for p in roots | kids), 1)
+    return out
+
+
+def _drop(svc: Services) -> None:
+    """Neo4j nodes in batches first (one transaction over 1.4M nodes would not fit the heap), then the rest."""
+    while svc.driver.execute_query(DELETE_SOME_SAMPLES, dataset=DS, n=50_000).records[0]["n"]:
+        pass
+    drop_dataset(svc, DS, [])
 
 
 def _rows(n: int, prov: list[dict[str, Any]], rng: np.random.Generator) -> Any:
@@ -68,7 +107,7 @@ def catalog_scale(settings: Settings, n: int) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     out: dict[str, Any] = {"rows": n, "pool_vectors": len(prov)}
     with Services(settings) as svc:
-        drop_dataset(svc, DS, [])
+        _drop(svc)
         try:
             with svc.connection() as conn:
                 catalog.upsert_dataset(conn, DS, "generated rows (benchmark)", "", "", "", False, None)
@@ -89,6 +128,7 @@ def catalog_scale(settings: Settings, n: int) -> dict[str, Any]:
                                     for i in range(s, min(n, s + step))])
             out["neo4j_sync"] = {"seconds": round(time.perf_counter() - t0, 1), "load1_start": load0,
                                  "load1_end": load1()}
+            out["server_rss_mb_after_sync"] = server_rss_mb(str(settings.home))
             load0, t0 = load1(), time.perf_counter()
             reconcile_graph(svc, DS, ReconcileReport())
             out["reconcile_check"] = {"seconds": round(time.perf_counter() - t0, 1), "load1_start": load0,
@@ -99,6 +139,6 @@ def catalog_scale(settings: Settings, n: int) -> dict[str, Any]:
                 DS, lab[i], -10 + i, 40, 0 + i, 55, datetime(2018, 1, 1, tzinfo=UTC), datetime(2020, 1, 1, tzinfo=UTC)))
         finally:
             load0, t0 = load1(), time.perf_counter()
-            drop_dataset(svc, DS, [])
+            _drop(svc)
             out["drop"] = {"seconds": round(time.perf_counter() - t0, 1), "load1_start": load0}
     return out
