@@ -79,10 +79,14 @@ def _catalog(sec: dict[str, Any]) -> list[str]:
            f"of {sec['pool_vectors']:,} real pool vectors) beside {sec['real_rows_in_catalog']:,} real rows; dropped "
            "afterwards.", "", "| step | seconds / latency | 1-min load |", "|---|---|---|"]
     for k in ("pg_copy", "neo4j_sync", "reconcile_check", "drop"):
-        out.append(f"| {k} | {sec[k]['seconds']} s | {sec[k]['load1_start']} |")
+        if k in sec:
+            out.append(f"| {k} | {sec[k]['seconds']} s | {sec[k]['load1_start']} |")
     for k in ("query_label_only", "query_bbox_time"):
-        out.append(f"| {k} (count of candidates) | p50 {sec[k]['p50_ms']} ms, p99 {sec[k]['p99_ms']} ms | "
+        if k in sec:
+            out.append(f"| {k} (count of candidates) | p50 {sec[k]['p50_ms']} ms, p99 {sec[k]['p99_ms']} ms | "
                    f"{sec[k]['load1']} |")
+    if "error" in sec:
+        out.append(f"\n**Stopped with an error**: {sec['error']}")
     if "server_rss_mb_after_sync" in sec:
         out.append(f"\nServer resident memory after the sync (MB; PostgreSQL = all its processes, shared pages "
                    f"counted per process): {sec['server_rss_mb_after_sync']}.")
