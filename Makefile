@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup system-deps venv web servers-up servers-down status demo test test-unit bench eval lint clean-runtime
+.PHONY: setup system-deps venv web servers-up servers-down status demo test test-unit bench bench-scale eval lint clean-runtime
 
 setup: system-deps venv ## install everything (apt packages, virtualenv, Neo4j jars)
 	$(BIN)/rskg servers provision
@@ -52,6 +52,10 @@ test-unit: venv
 
 bench: servers-up
 	$(BIN)/python -m benchmarks
+
+SCALE_ONLY ?= ingest,sizes,concurrency,pool,retrieval,catalog
+bench-scale: servers-up ## the paper's scale (issue 20) -> benchmarks/results/scale.{json,md}; SCALE_ONLY=ingest,...
+	$(BIN)/python -m benchmarks scale --only $(SCALE_ONLY)
 
 EVAL_DATA ?= $(or $(RSKG_DATA_DIR),../shared/data)
 eval: servers-up ## quality vs the papers -> benchmarks/results/eval.md + PNG plots (docs/evaluation.md)

@@ -1,6 +1,8 @@
 """`make bench`: run every benchmark module's ``run(settings)`` (or those named on the command line).
 
-Each module writes its own ``benchmarks/results/<name>.md``.
+Each module writes its own ``benchmarks/results/<name>.md``. A module with ``IN_MAKE_BENCH = False`` (scale:
+`make bench-scale`) runs only when named. ``--only a,b`` is passed on to a module's ``run(settings, only=...)``
+(``python -m benchmarks scale --only ingest,concurrency``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from rskg.settings import load_settings  # noqa: E402
 
 
-def main(names: list[str]) -> int:
+def main(argv: list[str]) -> int:
     settings = load_settings()
     here = Path(__file__).parent
+    only: list[str] | None = None
+    names = list(argv)
+    if "--only" in names:
+        i = names.index("--only")
+        only = [x for x in (names[i + 1] if i + 1 < len(names) else "").split(",") if x]
+        del names[i : i + 2]
     found = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_"))
     failed = []
     mods = {name: importlib.import_module(f"benchmarks.{name}") for name in names or found}
@@ -28,12 +36,15 @@ def main(names: list[str]) -> int:
             [n for n in mods if getattr(mods[n], "RUN_AFTER", ())]
     for name in order:
         mod = mods[name]
-        if not hasattr(mod, "run"):
+        if not hasattr(mod, "run") or (not names and not getattr(mod, "IN_MAKE_BENCH", True)):
             continue
         t0 = time.perf_counter()
         print(f"== benchmark {name}", flush=True)
         try:
-            mod.run(settings)
+            if only is not None:
+                mod.run(settings, only=only)
+            else:
+                mod.run(settings)
         except Exception as exc:  # one failing benchmark must not hide the others' results
             failed.append(name)
             print(f"!! {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)

@@ -90,6 +90,9 @@ def _ucm_cbir(corpus: Any, emb: np.ndarray) -> float:
     return float(np.mean(aps))
 
 
+# 30-45 min on 2 cores: run it by name (`python -m benchmarks lodo_variants`), not in every `make bench`
+IN_MAKE_BENCH = False
+
 def run(settings: Settings, out: Path = OUT, names: tuple[str, ...] | None = None) -> dict[str, Any]:
     from embeddings.backbone import fuse
     from rskg.corpora.features import encoder

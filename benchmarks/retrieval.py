@@ -3,10 +3,13 @@
 Data: small deterministic subsets of the real datasets (UCMerced 20/class, EuroSAT RGB 30/class,
 NWPU-RESISC45 20/class, RSSCN7 30/class, the 11 BigEarthNet patches) are ingested with the real pipeline and
 encoder into a private rskg home (dataset ids ``bench_retr_*``; features cached by pixel hash), and the
-prototypes are built from them. The larger indexes are filled with the REAL features plus PERTURBED COPIES of
-them (``l2n(v + noise)``, noise norm ``NOISE``, i.e. cosine ~0.96 to the original) under synthetic ids that
-have no catalog row; every index is IVF-PQ (``PCAR256,IVF{min(4 sqrt n, TRAIN_MAX/20)},PQ32``, nprobe 16) trained
-on the first ``TRAIN_MAX`` vectors, built once and cached under ``settings.cache_dir``. Each size is pinned as the image
+prototypes are built from them. The larger indexes are filled with the REAL features plus vectors of the
+real-feature pool of ``benchmarks.scale`` (real images and real flips/rotations/crops of them, encoded by the
+product encoder; benchmarks/_scale_pool.py), under ids ``scale_pool:<entry>`` that have no catalog row; a size
+beyond real + pool is skipped (the noise-perturbed copies used before, cosine ~0.96 to their source, made
+IVF-PQ's job unrealistically easy and are retired). Every index is IVF-PQ
+(``PCAR256,IVF{min(4 sqrt n, TRAIN_MAX/20)},PQ32``, nprobe 16) trained on the first ``TRAIN_MAX`` vectors,
+built once and cached under ``settings.cache_dir``. Each size is pinned as the image
 index (rskg.retrieval.caches.set_image_index) and the WHOLE pipeline is timed (PostGIS filter, label
 resolution, Dijkstra, direct matches in PostgreSQL, prototype kNN, metadata look-up).
 
@@ -41,7 +44,6 @@ SUBSETS = (("ucm", "ucmerced", 20), ("eurosat", "eurosat_rgb", 30), ("nwpu_resis
 LABELS = ("river", "forest", "beach", "residential", "Pastures", "harbor", "farmland", "industrial area",
           "lake", "grassland")
 IRELAND = (-7.2, 52.0, -6.5, 53.5)
-NOISE = 0.3
 TRAIN_MAX = 20_000     # IVF-PQ trained on the first TRAIN_MAX vectors (fits a few minutes on 2 loaded cores)
 CHUNK = 50_000
 
@@ -84,40 +86,24 @@ def prepare_corpus(settings: Settings) -> tuple[Settings, Services]:
     return s, svc
 
 
-def synthetic_index(s: Settings, real_ids: list[str], real: np.ndarray, n: int,
-                    version: str) -> tuple[VectorIndex, float]:
-    key = hashlib.sha1(f"{n}|{NOISE}|{TRAIN_MAX}|{version}|{len(real_ids)}".encode()).hexdigest()[:12]
-    path = s.cache_dir / "bench_indexes" / f"ivfpq_{n}_{key}.npz"
+def pool_index(s: Settings, real_ids: list[str], real: np.ndarray, pool: np.ndarray, n: int,
+               version: str) -> tuple[VectorIndex, float]:
+    """The real features, then the first ``n - len(real)`` real-feature pool vectors; cached by size."""
+    key = hashlib.sha1(f"{n}|pool|{TRAIN_MAX}|{version}|{len(real_ids)}".encode()).hexdigest()[:12]
+    path = s.cache_dir / "bench_indexes" / f"ivfpq_pool_{n}_{key}.npz"
     meta = path.with_suffix(".build.json")    # how long the cached index took to build, and the load then
     if path.exists():
         built = json.loads(meta.read_text()) if meta.exists() else {}
         return VectorIndex.load(path), float(built.get("build_s", "nan"))
     t0 = time.perf_counter()
-    rng = np.random.default_rng(0)
     nlist = min(int(4 * math.sqrt(n)), TRAIN_MAX // 20)   # >= 20 training points per list
     params = IndexParams(ivfpq_min_vectors=1, nlist=nlist, pq_m=32, pq_dim=256, nprobe=16)
-
-    def chunk(start: int, stop: int) -> tuple[list[str], np.ndarray]:
-        ids, vecs = [], []
-        for i in range(start, stop):
-            if i < len(real_ids):
-                ids.append(real_ids[i])
-        if start < len(real_ids):
-            vecs.append(real[start:min(stop, len(real_ids))])
-        lo = max(start, len(real_ids))
-        if stop > lo:
-            src = rng.integers(0, len(real), stop - lo)
-            noise = rng.standard_normal((stop - lo, real.shape[1])).astype(np.float32)
-            noise *= NOISE / np.linalg.norm(noise, axis=1, keepdims=True)
-            vecs.append(l2n(real[src] + noise))
-            ids += [f"bench_synth:{i}" for i in range(lo, stop)]
-        return ids, np.vstack(vecs)
-
-    ids0, v0 = chunk(0, min(n, TRAIN_MAX))
-    index = VectorIndex.build(ids0, v0, params, version)
-    for start in range(len(ids0), n, CHUNK):
-        ids, v = chunk(start, min(n, start + CHUNK))
-        index.add(ids, v)
+    m = n - len(real_ids)
+    ids = list(real_ids) + [f"scale_pool:{i}" for i in range(m)]
+    vecs = np.vstack([real, pool[:m]])
+    index = VectorIndex.build(ids[:TRAIN_MAX], vecs[:TRAIN_MAX], params, version)
+    for start in range(min(n, TRAIN_MAX), n, CHUNK):
+        index.add(ids[start : start + CHUNK], vecs[start : start + CHUNK])
     build_s = time.perf_counter() - t0
     index.save(path)
     meta.write_text(json.dumps({"build_s": round(build_s, 1), "load_avg": os.getloadavg()}))
@@ -148,12 +134,18 @@ def run(settings: Settings, sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000
     assert real_index is not None
     real_ids, real = load_features(s, real_index.version)
     real = l2n(real)
+    from benchmarks._scale_pool import load_pool
+
+    pool, _ = load_pool(settings)
+    skipped = [n for n in sizes if n > len(real_ids) + len(pool)]
+    sizes = tuple(n for n in sizes if n not in skipped)
     lines = ["# Retrieval latency vs image-index size", "",
              f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, 2 cores shared with other jobs "
              "(load average was high while measuring); one request at a time, single-threaded BLAS/FAISS.", "",
              f"Real vectors: {len(real_ids)} image features (dim {real.shape[1]}) of the real subsets ingested into "
-             "a private home; larger indexes = these real features + perturbed copies (unit noise of norm "
-             f"{NOISE}, cosine ~0.96 to the source vector, synthetic ids without catalog rows). IVF-PQ "
+             "a private home; larger indexes = these real features + the real-feature pool of benchmarks.scale "
+             f"({len(pool)} vectors of real pixels: images, flips/rotations, crops; ids without catalog rows; "
+             f"sizes beyond {len(real_ids) + len(pool):,} skipped: {skipped or 'none'}). IVF-PQ "
              f"`PCAR256,IVF(min(4 sqrt n, {TRAIN_MAX // 20})),PQ32`, nprobe 16, trained on the first {TRAIN_MAX} "
              "vectors. "
              f"{n_req} requests per row, labels cycling over {', '.join(LABELS)}; whole pipeline timed "
@@ -168,7 +160,7 @@ def run(settings: Settings, sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     summary: dict[int, tuple[float, float]] = {}
     for n in sizes:
-        idx, build_s = synthetic_index(s, real_ids, real, n, real_index.version)
+        idx, build_s = pool_index(s, real_ids, real, pool, n, real_index.version)
         set_image_index(svc, idx)
         try:
             t0 = time.perf_counter()

@@ -8,17 +8,19 @@ A rerun skips every sample whose (path, sha256) is already in the catalog.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 from tqdm import tqdm
 
 from kg import samples as cy
 from rskg.catalog import samples as catalog
-from rskg.catalog.zarr_store import FeatureStore, PixelStore, sample_key
+from rskg.catalog.zarr_store import FeatureStore, PixelStore, PixelWrite, sample_key
 from rskg.errors import DataError, RskgError
 from rskg.ingest import engine as engines
 from rskg.ingest.discovery import open_root
@@ -50,7 +52,7 @@ class IngestOptions:
     batch_size: int = 64
     workers: int = 4
     index_every: int = 1024               # samples between FAISS checkpoints
-    overlap: bool = True                  # write pixels in a thread while the encoder runs
+    overlap: bool = True                  # store batch k in a writer thread while batch k+1 is encoded
     progress: bool = True
     onboard: bool = False                 # map the label sets onto the label system (rskg.onboard)
 
@@ -93,7 +95,9 @@ class Ingestor:
         self.dataset_id = self.reader.dataset_id
         self.pixels = PixelStore(services.settings.zarr_path)
         self.features: FeatureStore | None = None
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="zarr-writer")
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-writer")
+        self._inflight: list[Future[None]] = []   # writer-thread batches not yet confirmed
+        self._feature_rows: list[tuple[list[str], list[int], np.ndarray]] = []   # written at checkpoints
         self._existing: dict[str, str] = {}
         self._replaced: set[str] = set()          # ids re-ingested with new content: vectors to replace
 
@@ -127,11 +131,14 @@ class Ingestor:
     # --- one batch -------------------------------------------------------------------------------
     def _write_pixels(self, decoded: list[Decoded]) -> tuple[list[catalog.SampleRow], float]:
         t0 = time.perf_counter()
-        rows = []
+        writes = []
         for d in decoded:
             assert d.rgb is not None
-            storage = self.pixels.write(self.dataset_id, sample_key(d.ref.rel_path), d.rgb, d.bands,
-                                        d.band_names, d.gsd_m)
+            writes.append(PixelWrite(sample_key(d.ref.rel_path), d.rgb, d.bands, d.band_names, d.gsd_m))
+        storages = self.pixels.write_many(self.dataset_id, writes)
+        rows = []
+        for d, storage in zip(decoded, storages, strict=True):
+            assert d.rgb is not None
             sid = f"{self.dataset_id}:{d.ref.rel_path}"
             if d.ref.rel_path in self._existing:
                 self._replaced.add(sid)
@@ -144,34 +151,78 @@ class Ingestor:
                 vector_id=vector_id(sid)))
         return rows, time.perf_counter() - t0
 
+    def _write_rows(self, decoded: list[Decoded], rep: IngestReport) -> list[catalog.SampleRow]:
+        """Pixels, then the catalog rows that point at them (PostgreSQL, one transaction), then Neo4j."""
+        rows, store_s = self._write_pixels(decoded)
+        t0 = time.perf_counter()
+        with self.svc.connection() as conn:
+            catalog.write_batch(conn, rows)
+        edges = [(r.id, ls, lab) for r in rows for ls, labs in r.label_sets.items() for lab in labs]
+        merge_samples(self.svc, label_rows(self.dataset_id, edges, {r.id for r in rows}))
+        rep.stages["store"] += store_s
+        rep.stages["catalog"] += time.perf_counter() - t0
+        return rows
+
+    def _append_features(self, rows: Future[list[catalog.SampleRow]], vecs: np.ndarray | None,
+                         rep: IngestReport) -> None:
+        """Queue the batch's feature rows once its catalog rows are in; they are written at the next
+        checkpoint (:meth:`_drain`): one append of ``index_every`` rows fills whole chunks, where one per
+        batch rewrote a partly filled chunk each time. A crash before the checkpoint loses only derived
+        rows: reconcile re-encodes them from the stored pixels."""
+        got = rows.result()
+        if vecs is not None and self.features is not None:
+            self._feature_rows.append(([r.id for r in got], [r.vector_id for r in got], vecs))
+        rep.ingested += len(got)
+
+    def _flush_features(self, rep: IngestReport) -> None:
+        if not self._feature_rows or self.features is None:
+            return
+        t0 = time.perf_counter()
+        ids = [i for b in self._feature_rows for i in b[0]]
+        vids = [v for b in self._feature_rows for v in b[1]]
+        vecs = np.concatenate([b[2] for b in self._feature_rows])
+        self._feature_rows.clear()
+        self.features.append(ids, vids, vecs)
+        rep.stages["feature_rows"] += time.perf_counter() - t0
+
+    def _drain(self, rep: IngestReport) -> None:
+        """Wait for every batch handed to the writer thread (and raise its error, if any); write the queued
+        feature rows."""
+        t0 = time.perf_counter()
+        while self._inflight:
+            self._inflight.pop(0).result()
+        rep.stages["store_wait"] += time.perf_counter() - t0
+        self._flush_features(rep)
+
     def _store_batch(self, decoded: list[Decoded], rep: IngestReport) -> None:
-        """Pixels (Zarr, in a writer thread) while the encoder runs; then PG, Neo4j, feature rows."""
+        """Hand the batch to the writer thread (pixels -> PostgreSQL -> Neo4j, in that order) and encode it
+        here meanwhile (ONNX Runtime releases the GIL); its feature rows follow its catalog rows on the same
+        thread. At most two batches are in the writer's hands, so memory stays bounded."""
         t0 = time.perf_counter()
         if any(d.rgb is None for d in decoded):
             new_state = self.reader.visual(decoded, self.pixels.dataset_attrs(self.dataset_id))
             if new_state is not None:
                 self.pixels.set_dataset_attrs(self.dataset_id, new_state)
-        pending = self._writer.submit(self._write_pixels, decoded) if self.opts.overlap else None
+        if not self.opts.overlap:
+            rows = self._write_rows(decoded, rep)
+            done: Future[list[catalog.SampleRow]] = Future()
+            done.set_result(rows)
+            t0 = time.perf_counter()
+        else:
+            done = self._writer.submit(self._write_rows, decoded, rep)
         vecs = None
         if self.extractor is not None and self.features is not None:
             vecs = self.extractor.encode([d.rgb for d in decoded], [d.gsd_m for d in decoded])  # type: ignore[misc]
+        rep.stages["feature"] += time.perf_counter() - t0
+        if not self.opts.overlap:
+            self._append_features(done, vecs, rep)
+            self._flush_features(rep)
+            return
+        self._inflight.append(self._writer.submit(self._append_features, done, vecs, rep))
         t1 = time.perf_counter()
-        # pixels are in before the rows that point at them
-        rows, store_s = pending.result() if pending is not None else self._write_pixels(decoded)
-        t2 = time.perf_counter()
-        with self.svc.connection() as conn:
-            catalog.write_batch(conn, rows)
-        edges = [(r.id, ls, lab) for r in rows for ls, labs in r.label_sets.items() for lab in labs]
-        merge_samples(self.svc, label_rows(self.dataset_id, edges, {r.id for r in rows}))
-        t3 = time.perf_counter()
-        if vecs is not None and self.features is not None:
-            self.features.append([r.id for r in rows], [r.vector_id for r in rows], vecs)
-        t4 = time.perf_counter()
-        rep.stages["store"] += store_s
-        rep.stages["feature"] += (t1 - t0) + (t4 - t3)
-        rep.stages["store_wait"] += t2 - t1
-        rep.stages["catalog"] += t3 - t2
-        rep.ingested += len(rows)
+        while len(self._inflight) > 2:
+            self._inflight.pop(0).result()
+        rep.stages["store_wait"] += time.perf_counter() - t1
 
     def _attach_labels(self, skipped: list[Skipped], rep: IngestReport) -> None:
         """Labels of samples already in (e.g. a rerun with --labels): added to PG; reconcile syncs Neo4j."""
@@ -252,6 +303,7 @@ class Ingestor:
                     self._store_batch(decoded, rep)
                     since_index += len(decoded)
                 if self.extractor is not None and self.features is not None and since_index >= self.opts.index_every:
+                    self._drain(rep)
                     t1 = time.perf_counter()
                     sync_index(self.svc, self.dataset_id, self.features, self.extractor.version,
                                replace=self._replaced)
@@ -261,6 +313,7 @@ class Ingestor:
                 bar.update(len(results))
                 bar.set_postfix(new=rep.ingested, skip=len(skipped), bad=len(rep.quarantined), refresh=False)
                 t_wait = time.perf_counter()
+            self._drain(rep)
             bar.close()
             rep.skipped = len(skipped)
             self._attach_labels(skipped, rep)
@@ -270,6 +323,11 @@ class Ingestor:
             status = "done"
         except BaseException as exc:
             error = f"{type(exc).__name__}: {exc}"
+            for pending in self._inflight:      # let the writer finish what it has, so the counts are true
+                pending.exception()
+            self._inflight.clear()
+            with contextlib.suppress(Exception):   # derived rows: the next run's reconcile re-encodes them
+                self._flush_features(rep)
             raise
         finally:
             rep.seconds = time.perf_counter() - t_start

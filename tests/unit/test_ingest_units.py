@@ -15,7 +15,7 @@ from PIL import Image
 from pyproj import Transformer
 from shapely import wkt
 
-from rskg.catalog.zarr_store import FeatureStore, PixelStore, sample_key
+from rskg.catalog.zarr_store import FeatureStore, PixelStore, PixelWrite, sample_key
 from rskg.errors import DataError
 from rskg.ingest.discovery import label_folders, list_files, open_root
 from rskg.ingest.engine import Processor
@@ -190,6 +190,28 @@ def test_pixel_and_feature_stores(tmp_path: Path) -> None:
     fs.append(["d:a"], [1], np.ones((1, 4)))   # last copy wins
     ids, _, vecs, _ = FeatureStore(px.root, "d", "enc-v1", 4).load()
     assert sorted(ids) == ["d:a", "d:b"] and vecs[ids.index("d:a")].sum() == 4
+
+
+def test_pixel_stacks_batch_write_read_and_supersede(tmp_path: Path) -> None:
+    """write_many appends RGB samples to one stack per shape; a rewrite supersedes; bands keep own arrays."""
+    px = PixelStore(tmp_path / "z")
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 255, (20, 30, 3), dtype=np.uint8) for _ in range(40)] + \
+        [rng.integers(0, 255, (8, 9, 3), dtype=np.uint8)]
+    items = [PixelWrite(sample_key(f"c/{i}.jpg"), im) for i, im in enumerate(imgs)]
+    bands = rng.integers(0, 9999, (4, 8, 9), dtype=np.uint16)
+    items.append(PixelWrite(sample_key("c/ms.tif"), imgs[-1], bands, ["B1", "B2", "B3", "B4"], 10.0))
+    storages = px.write_many("d", items[:17]) + px.write_many("d", items[17:])
+    assert storages[0] == "pixels/d/_stacks/20x30x3#0" and storages[39] == "pixels/d/_stacks/20x30x3#39"
+    assert storages[40] == "pixels/d/_stacks/8x9x3#0" and "#" not in storages[41]
+    for s, im in zip(storages, imgs + [imgs[-1]], strict=True):
+        assert px.exists(s) and np.array_equal(px.read_rgb(s), im)
+    assert np.array_equal(px.read_bands(storages[41])[0], bands)
+    assert px.storages("d") == set(storages)
+    again = px.write_many("d", [PixelWrite(items[3].key, imgs[5])])     # sample 3 rewritten with new pixels
+    assert again == ["pixels/d/_stacks/20x30x3#40"] and np.array_equal(px.read_rgb(again[0]), imgs[5])
+    assert px.storages("d") == (set(storages) - {storages[3]}) | set(again)
+    assert not px.exists("pixels/d/_stacks/20x30x3#41")
 
 
 def test_vector_id_is_stable_63_bit() -> None:
