@@ -37,10 +37,14 @@ SET_DATASET_COUNT = "MATCH (d:Dataset {id: $id}) SET d.n_samples = $n"
 
 SAMPLE_IDS = "MATCH (s:Sample {dataset: $dataset}) RETURN s.id AS id"
 
-SAMPLE_EDGES = """
-MATCH (s:Sample {dataset: $dataset})
+# one page of a dataset's samples (ids after $after, in id order) with their labels: a dataset of any size is read
+# page by page, each in its own transaction (one collect over 400k samples exceeded Neo4j's transaction memory)
+SAMPLE_EDGES_PAGE = """
+MATCH (s:Sample) WHERE s.dataset = $dataset AND s.id > $after
+WITH s ORDER BY s.id LIMIT $page
 OPTIONAL MATCH (s)-[:LABELED]->(l:SourceLabel)
-RETURN s.id AS id, collect(l.id) AS labels
+WITH s.id AS id, collect(l.id) AS labels
+RETURN id, labels ORDER BY id
 """
 
 # rows: [{id, keep: [SourceLabel ids to keep]}]

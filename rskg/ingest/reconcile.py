@@ -54,19 +54,33 @@ def merge_samples(services: Services, rows: list[dict]) -> None:
         services.driver.execute_query(cy.MERGE_SAMPLES, rows=rows[i : i + NEO4J_BATCH])
 
 
+GRAPH_PAGE = 20_000        # Sample nodes read per Neo4j transaction by reconcile_graph
+
+
 def reconcile_graph(services: Services, dataset_id: str, rep: ReconcileReport) -> None:
     with services.connection() as conn:
         pg_ids = {sid for sid, _, _ in catalog.samples(conn, dataset_id)}
         edges = catalog.label_edges(conn, dataset_id)
-    recs = services.driver.execute_query(cy.SAMPLE_EDGES, dataset=dataset_id).records
-    neo_ids = {r["id"] for r in recs}
-    neo_edges = {(r["id"], lab) for r in recs for lab in r["labels"]}
+    neo_ids: set[str] = set()
+    neo_edges: set[tuple[str, str]] = set()
+    after = ""
+    while True:
+        recs = services.driver.execute_query(cy.SAMPLE_EDGES_PAGE, dataset=dataset_id, after=after,
+                                             page=GRAPH_PAGE).records
+        neo_ids.update(r["id"] for r in recs)
+        neo_edges.update((r["id"], lab) for r in recs for lab in r["labels"])
+        if len(recs) < GRAPH_PAGE:
+            break
+        after = recs[-1]["id"]
     pg_edges = {(sid, f"{ls}:{lab}") for sid, ls, lab in edges}
     extra = sorted(neo_ids - pg_ids)
     if extra:
         services.driver.execute_query(cy.DELETE_SAMPLES, ids=extra)
     wrong = {s for s, _ in neo_edges ^ pg_edges} & pg_ids
-    stale = [{"id": s, "keep": [lab for (x, lab) in pg_edges if x == s]} for s in sorted(wrong & neo_ids)]
+    keep: dict[str, list[str]] = {}
+    for sid, lab in sorted(pg_edges):
+        keep.setdefault(sid, []).append(lab)
+    stale = [{"id": s, "keep": keep.get(s, [])} for s in sorted(wrong & neo_ids)]
     if stale:
         services.driver.execute_query(cy.DELETE_STALE_LABELED, rows=stale)
     todo = (pg_ids - neo_ids) | wrong

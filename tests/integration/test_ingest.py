@@ -123,6 +123,29 @@ def test_ucm_with_multilabels_then_idempotent_rerun(ctx: Ctx, data_dir: Path) ->
     assert ctx.counts("test_ingest_ucm") == before
 
 
+def test_reconcile_graph_pages_through_samples(ctx: Ctx, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """reconcile_graph reads Neo4j page by page (a 400k-sample dataset overflowed one transaction): with pages of
+    7 samples it still finds a missing node, a missing label edge and a node PostgreSQL does not know."""
+    from rskg.ingest import reconcile
+
+    ds = "test_ingest_ucm_pages"
+    ctx.run(data_dir / "ucmerced", "ucm", ds, limit=2)
+    before = ctx.counts(ds)
+    assert before["neo4j"] == before["pg"] == 42 and before["neo4j_labeled"] == before["pg_labels"]
+    drv = ctx.svc.driver
+    drv.execute_query("MATCH (s:Sample {id: $id}) DETACH DELETE s", id=f"{ds}:images/river/river01.jpg")
+    drv.execute_query("MATCH (:Sample {id: $id})-[r:LABELED]->() DELETE r", id=f"{ds}:images/beach/beach00.jpg")
+    drv.execute_query("CREATE (:Sample {id: $id, dataset: $ds})", id=f"{ds}:images/zz/not_in_postgres.jpg", ds=ds)
+    monkeypatch.setattr(reconcile, "GRAPH_PAGE", 7)
+    rep = reconcile.ReconcileReport()
+    reconcile.reconcile_graph(ctx.svc, ds, rep)
+    assert (rep.neo4j_added, rep.neo4j_removed, rep.edges_fixed) == (1, 1, 1)
+    assert ctx.counts(ds) == before
+    again = reconcile.ReconcileReport()
+    reconcile.reconcile_graph(ctx.svc, ds, again)
+    assert not again.changed()
+
+
 @pytest.mark.parametrize(("folder", "reader", "limit", "n"), [
     ("eurosat_rgb", "eurosat", 10, 100), ("nwpu_resisc45", "nwpu_resisc45", 10, 100),
     ("rsscn7", "rsscn7", 10, 70)])
