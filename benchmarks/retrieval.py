@@ -8,7 +8,7 @@ real-feature pool of ``benchmarks.scale`` (real images and real flips/rotations/
 product encoder; benchmarks/_scale_pool.py), under ids ``scale_pool:<entry>`` that have no catalog row; a size
 beyond real + pool is skipped (the noise-perturbed copies used before, cosine ~0.96 to their source, made
 IVF-PQ's job unrealistically easy and are retired). Every index is IVF-PQ
-(``PCAR256,IVF{min(4 sqrt n, TRAIN_MAX/20)},PQ32``, nprobe 16) trained on the first ``TRAIN_MAX`` vectors,
+(``PCAR256,IVF{min(4 sqrt n, TRAIN_MAX/20)},PQ{faiss_pq_m}``, nprobe 16) trained on the first ``TRAIN_MAX`` vectors,
 built once and cached under ``settings.cache_dir``. Each size is pinned as the image
 index (rskg.retrieval.caches.set_image_index) and the WHOLE pipeline is timed (PostGIS filter, label
 resolution, Dijkstra, direct matches in PostgreSQL, prototype kNN, metadata look-up).
@@ -89,7 +89,7 @@ def prepare_corpus(settings: Settings) -> tuple[Settings, Services]:
 def pool_index(s: Settings, real_ids: list[str], real: np.ndarray, pool: np.ndarray, n: int,
                version: str) -> tuple[VectorIndex, float]:
     """The real features, then the first ``n - len(real)`` real-feature pool vectors; cached by size."""
-    key = hashlib.sha1(f"{n}|pool|{TRAIN_MAX}|{version}|{len(real_ids)}".encode()).hexdigest()[:12]
+    key = hashlib.sha1(f"{n}|pool|{TRAIN_MAX}|{version}|{len(real_ids)}|pq{s.faiss_pq_m}".encode()).hexdigest()[:12]
     path = s.cache_dir / "bench_indexes" / f"ivfpq_pool_{n}_{key}.npz"
     meta = path.with_suffix(".build.json")    # how long the cached index took to build, and the load then
     if path.exists():
@@ -97,7 +97,7 @@ def pool_index(s: Settings, real_ids: list[str], real: np.ndarray, pool: np.ndar
         return VectorIndex.load(path), float(built.get("build_s", "nan"))
     t0 = time.perf_counter()
     nlist = min(int(4 * math.sqrt(n)), TRAIN_MAX // 20)   # >= 20 training points per list
-    params = IndexParams(ivfpq_min_vectors=1, nlist=nlist, pq_m=32, pq_dim=256, nprobe=16)
+    params = IndexParams(ivfpq_min_vectors=1, nlist=nlist, pq_m=s.faiss_pq_m, pq_dim=256, nprobe=16)
     m = n - len(real_ids)
     ids = list(real_ids) + [f"scale_pool:{i}" for i in range(m)]
     vecs = np.vstack([real, pool[:m]])
@@ -146,8 +146,8 @@ def run(settings: Settings, sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000
              "a private home; larger indexes = these real features + the real-feature pool of benchmarks.scale "
              f"({len(pool)} vectors of real pixels: images, flips/rotations, crops; ids without catalog rows; "
              f"sizes beyond {len(real_ids) + len(pool):,} skipped: {skipped or 'none'}). IVF-PQ "
-             f"`PCAR256,IVF(min(4 sqrt n, {TRAIN_MAX // 20})),PQ32`, nprobe 16, trained on the first {TRAIN_MAX} "
-             "vectors. "
+             f"`PCAR256,IVF(min(4 sqrt n, {TRAIN_MAX // 20})),PQ{s.faiss_pq_m}`, nprobe 16, trained on the first "
+             f"{TRAIN_MAX} vectors. "
              f"{n_req} requests per row, labels cycling over {', '.join(LABELS)}; whole pipeline timed "
              "(`RetrievalResult.timings_ms`).", "",
              "Before timing, each pinned index gets `warm_up` (what `rskg serve` runs at startup: lexicon, label "

@@ -52,7 +52,7 @@ RESTRICTED_NPROBE_FACTOR = 4     # IVF lists probed for a large candidate filter
 class IndexParams:
     ivfpq_min_vectors: int = 4000
     nlist: int = 0
-    pq_m: int = 32
+    pq_m: int = 64
     pq_dim: int = 256
     nprobe: int = 16
 
