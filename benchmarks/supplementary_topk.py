@@ -80,7 +80,8 @@ def _fold_hits(feats: np.ndarray, pool: np.ndarray, members: np.ndarray, concept
 
 def run(settings: Settings, out: Path = OUT) -> dict[str, Any]:
     from embeddings.backbone import fuse
-    from embeddings.head_model import file_digest, head_path, save_head
+    from embeddings.head_model import file_digest, save_head
+    from rskg.artifacts import head_path
     from rskg.corpora.features import encoder
     from rskg.headtrain.calibrate import learn_thresholds
     from rskg.headtrain.corpus import FAMILIES, load_corpus

@@ -23,8 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from embeddings.head_model import HeadConfig, ProjectionHead, head_path, save_head
+from embeddings.head_model import HeadConfig, ProjectionHead, save_head
 from embeddings.pair_loss import pair_loss
+from rskg.artifacts import head_path
 from rskg.errors import ValidationError
 from rskg.settings import Settings
 

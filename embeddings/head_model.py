@@ -23,8 +23,6 @@ from torch import nn
 
 from rskg.atomic import atomic_path
 
-HEAD_FILE = "image_head.pt"
-
 
 @dataclass
 class HeadConfig:
@@ -68,10 +66,6 @@ class ProjectionHead(nn.Module):
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         self.eval()
         return torch.sigmoid(self(torch.from_numpy(x))[1]).numpy()
-
-
-def head_path(home: Path) -> Path:
-    return home / "models" / HEAD_FILE
 
 
 def save_head(head: ProjectionHead, path: Path) -> Path:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from embeddings.backbone import fuse
-from embeddings.head_model import ProjectionHead, head_path, save_head
+from embeddings.head_model import ProjectionHead, save_head
+from rskg.artifacts import head_path
 from rskg.headtrain.calibrate import PRECISION, learn_thresholds
 from rskg.headtrain.corpus import FAMILIES, load_corpus
 from rskg.headtrain.fit import fit

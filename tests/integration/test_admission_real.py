@@ -15,7 +15,8 @@ import numpy as np
 
 from embeddings.backbone import fuse
 from embeddings.faiss_index import VectorIndex, l2n
-from embeddings.head_model import file_digest, head_path, save_head
+from embeddings.head_model import file_digest, save_head
+from rskg.artifacts import head_path
 from rskg.corpora.features import encoder, raw_features
 from rskg.corpora.images import from_folder
 from rskg.headtrain.corpus import Corpus, Part

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.faiss_index import VectorIndex
-from embeddings.head_model import file_digest, head_path, save_head
+from embeddings.head_model import file_digest, save_head
+from rskg.artifacts import head_path
 from rskg.headtrain.train import ConceptTrainConfig, train_concept_head
 from rskg.retrieval.admission import admit
 from rskg.retrieval.model import Evidence
