@@ -31,7 +31,9 @@ def pending(services: Services, dataset: str | None, include_all: bool) -> list[
     return _pending(mapping_context(services), dataset, include_all)
 
 
-def review(services: Services, decision_id: int, action: str, author: str, concept: str | None) -> Any:
+def review(services: Services, decision_id: int, action: str, author: str, concept: str | None,
+           new_id: str | None = None, new_label: str | None = None, new_parent: str | None = None) -> Any:
     from rskg.label_mapping import review as _review
 
-    return _review(mapping_context(services), decision_id, action, author, concept)
+    return _review(mapping_context(services), decision_id, action, author, concept,
+                   new_id=new_id, new_label=new_label, new_parent=new_parent)

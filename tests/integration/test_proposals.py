@@ -166,3 +166,45 @@ def test_pending_label_without_equivalent_placed_as_new_concept(env) -> None:
         with svc.connection() as conn:
             store.delete_dataset(conn, ds)
         G.delete_dataset_labels(svc.driver, ds)
+
+
+def test_graphql_accept_places_a_new_concept(env) -> None:
+    """The review through GraphQL can do what `rskg map accept ID --label/--parent` does: a pending label without
+    an equivalent becomes a new concept (under newParent here), in the ontology file, Neo4j and the decision."""
+    from starlette.testclient import TestClient
+
+    from api.app import create_app
+
+    s, svc, root, onto = env
+    ds = f"{DS}_gql"
+    ctx = MappingContext.open(svc, with_encoder=True)
+    mutation = """mutation($id: Int!, $label: String, $parent: String) {
+      acceptMapping(decisionId: $id, author: "ana", newLabel: $label, newParent: $parent) {
+        __typename ... on MappingReviewSuccess { decision { status conceptId author } }
+        ... on Error { message hint } } }"""
+    try:
+        decisions, _ = map_vocabulary(ctx, ds, ["rubber plantation"])
+        d = decisions[0]
+        assert d.status == D.PENDING and d.id is not None, d
+        with TestClient(create_app(s, svc)) as client:
+            def call(label: str | None, parent: str | None) -> dict[str, object]:
+                r = client.post("/graphql", headers={"Authorization": f"Bearer {s.api_token}"},
+                                json={"query": mutation, "variables": {"id": d.id, "label": label, "parent": parent}})
+                assert r.status_code == 200, r.text
+                return dict(r.json()["data"]["acceptMapping"])
+
+            bad = call("rubber plantation", "no_such_parent")
+            assert bad["__typename"] == "Error" and "no_such_parent" in str(bad["message"]), bad
+            out = call("rubber plantation", "agricultural_land")
+        assert out["__typename"] == "MappingReviewSuccess", out
+        assert out["decision"] == {"status": "accepted", "conceptId": "rubber_plantation", "author": "ana"}
+        c = load_label_system(onto).concepts["rubber_plantation"]
+        assert c.parents == ["agricultural_land"] and c.pref_label == "rubber plantation"
+        rec = svc.driver.execute_query(CONCEPT_PARENTS, id="rubber_plantation").records
+        assert rec and rec[0]["parents"] == ["agricultural_land"]
+    finally:
+        if ctx.encoder is not None:
+            ctx.encoder.close()
+        with svc.connection() as conn:
+            store.delete_dataset(conn, ds)
+        G.delete_dataset_labels(svc.driver, ds)
