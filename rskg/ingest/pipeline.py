@@ -194,6 +194,16 @@ class Ingestor:
         rep.stages["store_wait"] += time.perf_counter() - t0
         self._flush_features(rep)
 
+    def _checkpoint(self, rep: IngestReport) -> None:
+        """Write the queued feature rows and bring the FAISS index up to date with them."""
+        if self.extractor is None or self.features is None:
+            return
+        self._drain(rep)
+        t1 = time.perf_counter()
+        sync_index(self.svc, self.dataset_id, self.features, self.extractor.version, replace=self._replaced)
+        self._replaced.clear()
+        rep.stages["index"] += time.perf_counter() - t1
+
     def _store_batch(self, decoded: list[Decoded], rep: IngestReport) -> None:
         """Hand the batch to the writer thread (pixels -> PostgreSQL -> Neo4j, in that order) and encode it
         here meanwhile (ONNX Runtime releases the GIL); its feature rows follow its catalog rows on the same
@@ -302,17 +312,14 @@ class Ingestor:
                 if decoded:
                     self._store_batch(decoded, rep)
                     since_index += len(decoded)
-                if self.extractor is not None and self.features is not None and since_index >= self.opts.index_every:
-                    self._drain(rep)
-                    t1 = time.perf_counter()
-                    sync_index(self.svc, self.dataset_id, self.features, self.extractor.version,
-                               replace=self._replaced)
-                    self._replaced.clear()
-                    rep.stages["index"] += time.perf_counter() - t1
+                if since_index >= self.opts.index_every:
+                    self._checkpoint(rep)
                     since_index = 0
                 bar.update(len(results))
                 bar.set_postfix(new=rep.ingested, skip=len(skipped), bad=len(rep.quarantined), refresh=False)
                 t_wait = time.perf_counter()
+            if since_index:
+                self._checkpoint(rep)   # the last rows too: the end-of-ingest reconcile then only checks
             self._drain(rep)
             bar.close()
             rep.skipped = len(skipped)
