@@ -38,6 +38,7 @@ the paper's emphasised-class weight) for the query concept.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -100,13 +101,20 @@ class Distributions:
         return (p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
     def weights(self, root_classes: set[str], overrides: dict[str, float] | None) -> np.ndarray:
-        w = np.ones(len(self.classes), np.float32)
-        for i, c in enumerate(self.classes):
-            if c in root_classes:
-                w[i] = QUERY_WEIGHT
-            if overrides and c in overrides:
-                w[i] = float(overrides[c])
-        return w
+        return class_weights(self.classes, root_classes, overrides)
+
+
+def class_weights(classes: Sequence[str], root_classes: set[str], overrides: dict[str, float] | None,
+                  query_weight: float = QUERY_WEIGHT) -> np.ndarray:
+    """WMD weight per class: ``query_weight`` for the query concept's classes, an override where one is given,
+    else 1 (for the patch distributions and the pixel compositions alike)."""
+    w = np.ones(len(classes), np.float32)
+    for i, c in enumerate(classes):
+        if c in root_classes:
+            w[i] = query_weight
+        if overrides and c in overrides:
+            w[i] = float(overrides[c])
+    return w
 
 
 class HeadCache(KeyedCache["ProjectionHead"]):

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rskg.composition.backfill import FINE_CONCEPTS
+from rskg.retrieval.hir import class_weights
 from rskg.services import Services
 
 KINDS = ("fine", "rollup")
@@ -98,10 +99,4 @@ class CompositionDistributions:
 
     def weights(self, root_classes: set[str], overrides: dict[str, float] | None, query_weight: float
                 ) -> np.ndarray:
-        w = np.ones(len(self.classes), np.float32)
-        for i, c in enumerate(self.classes):
-            if c in root_classes:
-                w[i] = query_weight
-            if overrides and c in overrides:
-                w[i] = float(overrides[c])
-        return w
+        return class_weights(self.classes, root_classes, overrides, query_weight)
