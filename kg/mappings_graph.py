@@ -113,18 +113,25 @@ def _pair_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def write_similar(driver: Driver, rows: list[dict[str, Any]], concept_ids: list[str]) -> None:
-    """rows: {a, b, score, text_sim, struct_sim}; replaces SIMILAR_TO among ``concept_ids``."""
+def _replace_pairs(driver: Driver, rows: list[dict[str, Any]], concept_ids: list[str], delete_stale: str,
+                   merge: str) -> None:
+    """In one write transaction: delete the edges ``delete_stale`` selects around ``concept_ids`` that are not
+    among ``rows`` (unordered pairs), then merge ``rows`` (1,000 a statement)."""
     rows = _pair_rows(rows)
     keep = [f"{r['a']}|{r['b']}" for r in rows]
 
     def work(tx: ManagedTransaction) -> None:
-        tx.run(DELETE_STALE_SIMILAR, ids=concept_ids, keep=keep).consume()
+        tx.run(delete_stale, ids=concept_ids, keep=keep).consume()
         for i in range(0, len(rows), 1000):
-            tx.run(MERGE_SIMILAR, rows=rows[i:i + 1000]).consume()
+            tx.run(merge, rows=rows[i:i + 1000]).consume()
 
     with driver.session() as s:
         s.execute_write(work)
+
+
+def write_similar(driver: Driver, rows: list[dict[str, Any]], concept_ids: list[str]) -> None:
+    """rows: {a, b, score, text_sim, struct_sim}; replaces SIMILAR_TO among ``concept_ids``."""
+    _replace_pairs(driver, rows, concept_ids, DELETE_STALE_SIMILAR, MERGE_SIMILAR)
 
 
 def read_similar(driver: Driver, concept_ids: list[str]) -> list[dict[str, Any]]:
@@ -133,16 +140,7 @@ def read_similar(driver: Driver, concept_ids: list[str]) -> list[dict[str, Any]]
 
 def write_adjacent(driver: Driver, rows: list[dict[str, Any]], concept_ids: list[str]) -> None:
     """rows: {a, b, cooccurrence, sources}; replaces ADJACENT_TO among ``concept_ids``."""
-    rows = _pair_rows(rows)
-    keep = [f"{r['a']}|{r['b']}" for r in rows]
-
-    def work(tx: ManagedTransaction) -> None:
-        tx.run(DELETE_STALE_ADJACENT, ids=concept_ids, keep=keep).consume()
-        for i in range(0, len(rows), 1000):
-            tx.run(MERGE_ADJACENT, rows=rows[i:i + 1000]).consume()
-
-    with driver.session() as s:
-        s.execute_write(work)
+    _replace_pairs(driver, rows, concept_ids, DELETE_STALE_ADJACENT, MERGE_ADJACENT)
 
 
 def read_adjacent(driver: Driver, concept_ids: list[str]) -> list[dict[str, Any]]:
@@ -206,16 +204,7 @@ RETURN l.dataset AS dataset, l.name AS name, c.id AS concept_id
 
 def write_adjacent_touching(driver: Driver, rows: list[dict[str, Any]], concept_ids: list[str]) -> None:
     """Replace the ADJACENT_TO edges that have an end in ``concept_ids`` by ``rows``; others untouched."""
-    rows = _pair_rows(rows)
-    keep = [f"{r['a']}|{r['b']}" for r in rows]
-
-    def work(tx: ManagedTransaction) -> None:
-        tx.run(DELETE_STALE_ADJACENT_TOUCHING, ids=concept_ids, keep=keep).consume()
-        for i in range(0, len(rows), 1000):
-            tx.run(MERGE_ADJACENT, rows=rows[i:i + 1000]).consume()
-
-    with driver.session() as s:
-        s.execute_write(work)
+    _replace_pairs(driver, rows, concept_ids, DELETE_STALE_ADJACENT_TOUCHING, MERGE_ADJACENT)
 
 
 def usable_maps_to(driver: Driver) -> dict[tuple[str, str], str]:
