@@ -85,11 +85,11 @@ def onboard_label_sets(svc: Services, label_sets: Mapping[str, Sequence[str]], a
         rep.adjacency = refresh_adjacency(svc, load_label_system(svc.settings.ontology_dir), dataset)
         svc.invalidate_caches()
     if dataset is not None and (rep.mapped or samples_changed):
-        rep.prototypes = _refresh_prototypes(svc)
+        rep.prototypes = refresh_prototypes(svc)
     return rep
 
 
-def _refresh_prototypes(svc: Services) -> BuildReport | None:
+def refresh_prototypes(svc: Services) -> BuildReport | None:
     """Prototypes of the concepts whose members changed, when this home has a prototype store."""
     from rskg.retrieval.caches import image_index
     from rskg.retrieval.prototypes import build_prototypes, prototype_path

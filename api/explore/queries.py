@@ -13,6 +13,7 @@ from api.concepts.loaders import ACTIVE_STATUSES
 from api.concepts.types import Concept
 from api.context import Info
 from api.explore import queries_text as q
+from rskg.catalog import samples as catalog_sql
 from rskg.errors import ValidationError
 
 MAX_TEXT = 100
@@ -158,7 +159,7 @@ class ExploreQueries:
         ds = [DatasetStats(id=r[0], name=r[1], url=r[2], license=r[3], citation=r[4], gsd_m=r[5],
                            multi_label=bool(r[6]), registered_at=r[7], samples=int(r[8]), georeferenced=int(r[9]),
                            sensors=sorted(r[10] or []), acquired_from=r[11], acquired_to=r[12])
-              for r in await db.sql(q.DATASET_STATS)]
+              for r in await db.sql(catalog_sql.DATASET_STATS)]
         growth = [GrowthPoint(day=r[0], datasets=int(r[1]), mapped_labels=int(r[2]), samples=int(r[3]))
                   for r in await db.sql(q.GROWTH, (ACTIVE_STATUSES,))]
         return RepositoryStats(

@@ -34,14 +34,6 @@ GROUP BY q.concept, s.dataset_id
 ORDER BY q.concept, s.dataset_id
 """
 
-DATASET_STATS = """
-SELECT d.id, d.name, d.url, d.license, d.citation, d.gsd_m, d.multi_label, d.created_at,
-       count(s.id) AS n, count(s.footprint) AS n_geo, array_remove(array_agg(DISTINCT s.sensor), NULL) AS sensors,
-       min(s.acquired_at), max(s.acquired_at)
-FROM datasets d LEFT JOIN samples s ON s.dataset_id = d.id
-GROUP BY d.id ORDER BY d.id
-"""
-
 # cumulative label-system growth per day: datasets registered, source labels first given an active mapping,
 # samples ingested
 GROWTH = """

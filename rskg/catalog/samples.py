@@ -71,6 +71,16 @@ SELECT dataset_id, storage, array_agg(source_path ORDER BY source_path), array_a
 FROM samples WHERE (%(dataset)s::text IS NULL OR dataset_id = %(dataset)s::text)
 GROUP BY dataset_id, storage HAVING count(*) > 1 ORDER BY dataset_id, storage
 """
+
+# one row per ingested dataset: metadata, sample counts, sensors, acquisition range (CLI `rskg datasets`, GraphQL)
+DATASET_STATS = """
+SELECT d.id, d.name, d.url, d.license, d.citation, d.gsd_m, d.multi_label, d.created_at,
+       count(s.id) AS n, count(s.footprint) AS n_geo, array_remove(array_agg(DISTINCT s.sensor), NULL) AS sensors,
+       min(s.acquired_at), max(s.acquired_at)
+FROM datasets d LEFT JOIN samples s ON s.dataset_id = d.id
+GROUP BY d.id ORDER BY d.id
+"""
+
 COUNT_SAMPLES = "SELECT count(*) FROM samples WHERE dataset_id = %s"
 START_JOB = "INSERT INTO ingest_jobs (dataset_id, url, engine) VALUES (%s, %s, %s) RETURNING id"
 FINISH_JOB = """

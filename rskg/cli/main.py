@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from rskg.cli import cluster, composition, db, image, label, mapping, report, retrieval, search, servers
+from rskg.cli import cluster, composition, datasets, db, image, label, mapping, report, retrieval, search, servers
 from rskg.cli import eval as eval_cli
 from rskg.cli import ontology as ontology_cli
 from rskg.cli import sync as sync_cli
@@ -26,6 +26,8 @@ app.command(name="ingest")(ingest_cmd)
 app.add_typer(mapping.app, name="map")
 app.add_typer(report.app, name="report")
 app.command(name="refresh")(report.refresh)
+app.command(name="datasets")(datasets.datasets)
+app.command(name="drop")(datasets.drop)
 app.add_typer(image.app, name="image")
 app.add_typer(composition.app, name="composition")
 retrieval.register(app)          # index build, retrieve, dataset ...

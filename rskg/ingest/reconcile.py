@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import zarr
@@ -19,6 +20,9 @@ from rskg.catalog import samples as catalog
 from rskg.catalog.zarr_store import FeatureStore, PixelStore, safe_name
 from rskg.ingest.features import FeatureExtractor, image_index_path, index_lock
 from rskg.services import Services
+
+if TYPE_CHECKING:
+    from embeddings.faiss_index import IndexParams, VectorIndex
 
 NEO4J_BATCH = 1000
 
@@ -125,6 +129,20 @@ def feature_stores(root: zarr.Group, version: str) -> list[FeatureStore]:
     return out
 
 
+def index_from_features(root: zarr.Group, version: str, dim: int, params: IndexParams) -> VectorIndex:
+    """A new image index over every dataset's stored feature rows of one encoder version (exact vectors,
+    not decoded from an index)."""
+    from embeddings.faiss_index import VectorIndex
+
+    all_ids: list[str] = []
+    all_vecs: list[np.ndarray] = []
+    for fs in feature_stores(root, version):
+        f_ids, _, f_vecs, _ = fs.load()
+        all_ids += f_ids
+        all_vecs.append(f_vecs)
+    return VectorIndex.build(all_ids, np.vstack(all_vecs) if all_vecs else np.zeros((0, dim)), params, version)
+
+
 def sync_index(services: Services, dataset_id: str, store: FeatureStore, version: str,
                rep: ReconcileReport | None = None, replace: set[str] | None = None) -> int:
     """Make the image index hold exactly this dataset's feature rows; returns vectors added.
@@ -143,14 +161,7 @@ def sync_index(services: Services, dataset_id: str, store: FeatureStore, version
         in_idx = {i for i in idx.ids if i and i.startswith(prefix)}
         rebuild = idx.version != version or idx.dim != store.dim or bool(in_idx - set(ids))
         if rebuild:
-            all_ids: list[str] = []
-            all_vecs: list[np.ndarray] = []
-            for fs in feature_stores(store.root, version):
-                f_ids, _, f_vecs, _ = fs.load()
-                all_ids += f_ids
-                all_vecs.append(f_vecs)
-            idx = VectorIndex.build(all_ids, np.vstack(all_vecs) if all_vecs else np.zeros((0, store.dim)),
-                                    params, version)
+            idx = index_from_features(store.root, version, store.dim, params)
             added = len(ids)
         else:
             todo = [i for i, sid in enumerate(ids) if sid not in in_idx or (replace and sid in replace)]
