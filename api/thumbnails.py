@@ -1,7 +1,8 @@
 """JPEG thumbnails of samples, rendered from the Zarr pixel store (RGB, or PCA-3 for multispectral).
 
 Cached on disk under ``settings.cache_dir/thumbnails`` keyed by the sample's content hash, so a
-re-ingested (changed) image gets a new thumbnail and an unchanged one is rendered once.
+re-ingested (changed) image gets a new thumbnail and an unchanged one is rendered once. Also the mask
+thumbnails of composed samples (``/masks/<sample id>.png``, stored in PostgreSQL by the composition step).
 """
 
 from __future__ import annotations
@@ -62,3 +63,21 @@ async def thumbnail(request: Request) -> Response:
     if data is None:
         return PlainTextResponse("no such sample", status_code=404)
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=3600"})
+
+
+def mask_bytes(services: Services, sample_id: str) -> bytes | None:
+    from rskg.composition import store
+
+    with services.connection() as conn:
+        return store.mask(conn, sample_id)
+
+
+async def mask(request: Request) -> Response:
+    """The segmentation head's argmax mask of a composed sample (palette PNG, GID-15 legend colours)."""
+    name = unquote(request.path_params["name"])
+    if not name.endswith(".png"):
+        return PlainTextResponse("masks are /masks/<sample id>.png", status_code=404)
+    data = await asyncio.to_thread(mask_bytes, request.app.state.services, name[: -len(".png")])
+    if data is None:
+        return PlainTextResponse("no such sample, or it is not composed (rskg composition backfill)", status_code=404)
+    return Response(data, media_type="image/png", headers={"Cache-Control": "no-cache"})

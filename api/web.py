@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from api.downloads import export_zip
 from api.guide import guide_html
-from api.thumbnails import thumbnail
+from api.thumbnails import mask, thumbnail
 from ontology.sparql_http import create_sparql_app
 from ontology.sparql_pool import SparqlPool
 from rskg.settings import Settings
@@ -35,7 +35,8 @@ async def guide(request: Request) -> Response:
 
 # the web app (api/pages/app.html + its bundle in static/app/, built from web/ by `make web`): one page shell,
 # routed in the browser by path
-APP_PATHS = ("/", "/explore", "/explore/{concept_id:path}", "/compose", "/stats", "/review/composite/{composite_id}")
+APP_PATHS = ("/", "/explore", "/explore/{concept_id:path}", "/compose", "/stats", "/review/composite/{composite_id}",
+             "/sample/{sample_id:path}")
 
 
 def web_routes(settings: Settings, sparql: SparqlPool | None = None) -> list[BaseRoute]:
@@ -50,6 +51,7 @@ def web_routes(settings: Settings, sparql: SparqlPool | None = None) -> list[Bas
         Route("/export/composite/{composite_id}", export_zip, methods=["POST"]),
         Route("/review/mappings", mapping_review),
         Route("/thumbnails/{name:path}", thumbnail),
+        Route("/masks/{name:path}", mask),
         Route("/guide/rskg.html", guide, methods=["GET", "OPTIONS"]),
         Mount("/static", app=StaticFiles(directory=PAGES / "static"), name="static"),
         Mount("/sparql", app=create_sparql_app(settings, sparql)),

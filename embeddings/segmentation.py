@@ -25,40 +25,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from embeddings.backbone import load_efficientnet_lite0, weights_sha256
+from embeddings.seg_legend import COARSE_GROUPS as COARSE_GROUPS  # re-exported (torch-free home)
+from embeddings.seg_legend import FINE_CLASSES as FINE_CLASSES
+from embeddings.seg_legend import FINE_COLOURS as FINE_COLOURS
 from rskg.atomic import atomic_path
 
-# (GID-15 class name, concept id), in GID-15 mask value order 0..14; 15 = undefined
-FINE_CLASSES: tuple[tuple[str, str], ...] = (
-    ("industrial land", "industrial_land"),
-    ("urban residential", "urban_fabric"),
-    ("rural residential", "residential_land"),
-    ("traffic land", "transportation_land"),
-    ("paddy field", "paddy_field"),
-    ("irrigated land", "permanently_irrigated_land"),
-    ("dry cropland", "non_irrigated_arable_land"),
-    ("garden plot", "permanent_crops"),
-    ("arbor woodland", "forest"),
-    ("shrub land", "shrubland"),
-    ("natural grassland", "natural_grassland"),
-    ("artificial grassland", "artificial_grassland"),
-    ("river", "river"),
-    ("lake", "lake"),
-    ("pond", "pond"),
-)
-# the GID-15 legend colours (mask thumbnails)
-FINE_COLOURS: tuple[tuple[int, int, int], ...] = (
-    (200, 0, 0), (250, 0, 150), (200, 150, 150), (250, 150, 150), (0, 200, 0), (150, 250, 0), (150, 200, 150),
-    (200, 0, 200), (150, 0, 250), (150, 150, 250), (250, 200, 0), (200, 200, 0), (0, 0, 200), (0, 150, 200),
-    (0, 200, 250),
-)
-# (GID-5 class name, concept id, fine class values it is made of), in GID-5 mask value order 0..4
-COARSE_GROUPS: tuple[tuple[str, str, tuple[int, ...]], ...] = (
-    ("built-up", "artificial_surface", (0, 1, 2, 3)),
-    ("farmland", "agricultural_land", (4, 5, 6, 7)),
-    ("forest", "forest", (8, 9)),          # GID-5 'forest' holds arbor woodland and shrub land
-    ("meadow", "grassland", (10, 11)),
-    ("water", "water_area", (12, 13, 14)),
-)
 N_FINE = len(FINE_CLASSES)
 IGNORE = 255                               # 'undefined' pixels after remapping
 TAP_BLOCKS = (4, 10, 15)                   # last block at strides 8, 16, 32 of EfficientNet-lite0

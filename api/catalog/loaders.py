@@ -41,6 +41,14 @@ def composition(ctx: Context) -> DataLoader[str, list[tuple[str, float, str]]]:
     return DataLoader(load_fn=load)
 
 
+def has_mask(ctx: Context) -> DataLoader[str, bool]:
+    async def load(ids: list[str]) -> Sequence[bool]:
+        masked = {r[0] for r in await ctx.db.sql(sql.MASKED_SAMPLES, (list(ids),))}
+        return [i in masked for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
 def dataset_by_id(ctx: Context) -> DataLoader[str, Any]:
     return cypher_loader(ctx.db, sql.DATASETS_BY_ID, "node")
 

@@ -16,6 +16,8 @@ SELECT sample_id, concept_id, fraction, model_version FROM sample_composition WH
 ORDER BY sample_id, fraction DESC, concept_id
 """
 
+MASKED_SAMPLES = "SELECT sample_id FROM sample_masks WHERE sample_id = ANY(%s)"
+
 DATASETS = """
 MATCH (d:Dataset)
 RETURN d {.*} AS node ORDER BY d.id

@@ -14,6 +14,7 @@ from api.concepts import loaders as cld
 from api.concepts.types import Concept
 from api.context import Info
 from api.pagination import Edge, PageInfo
+from embeddings.seg_legend import COLOUR_OF_CONCEPT
 from rskg.catalog.filters import CompositionBound
 
 
@@ -42,6 +43,11 @@ class ConceptFraction:
     async def concept(self, info: Info) -> Concept | None:
         node = await info.context.loader(cld.concept_by_id).load(self.concept_id)
         return Concept.from_node(node) if node else None
+
+    @strawberry.field(description="Colour (#rrggbb) of this concept in the sample's mask thumbnail; null for an "
+                                  "ancestor concept (its pixels are drawn in its fine classes' colours).")
+    def mask_colour(self) -> str | None:
+        return COLOUR_OF_CONCEPT.get(self.concept_id)
 
 
 @strawberry.type
@@ -75,6 +81,12 @@ class Sample:
     @strawberry.field(description="URL of a JPEG thumbnail (RGB or PCA-3 rendering) of the sample.")
     def thumbnail_url(self) -> str:
         return f"/thumbnails/{quote(str(self.id), safe='')}.jpg"
+
+    @strawberry.field(description="URL of the segmentation head's argmax mask (PNG in the GID-15 legend colours, "
+                                  "see ConceptFraction.maskColour); null when the sample is not composed.")
+    async def mask_url(self, info: Info) -> str | None:
+        return f"/masks/{quote(str(self.id), safe='')}.png" if await info.context.loader(ld.has_mask).load(
+            str(self.id)) else None
 
     @strawberry.field(description="Every label of the sample, from every label set.")
     async def label_sets(self, info: Info) -> list[LabelOfSet]:

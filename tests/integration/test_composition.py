@@ -477,3 +477,63 @@ def test_hir_composition_of_an_uploaded_example_image(home: Settings, composed: 
     ranked = [h for h in res.supplementary if h.hir_distance is not None]
     assert len(ranked) >= 5 and ranked[0].sample_id == f"{DS}:images/harbor/harbor00.jpg", ranked[:3]
     assert ranked[0].hir_distance == pytest.approx(0.0, abs=1e-4)      # stored shares are rounded to 1e-6
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="install the Debian package `chromium`")
+def test_sample_page_shows_mask_and_composition(composed: Composed, home: Settings, tmp_path: Path) -> None:
+    """/sample/<id> in headless Chromium: the mask thumbnail (whose pixel shares ARE the stored fine fractions),
+    one composition row per stored concept share >= 0.5 %, fine concepts in their mask colour, labels, concepts."""
+    import io
+    import os
+    import shutil
+
+    import httpx
+    import numpy as np
+    from PIL import Image
+
+    from embeddings.seg_legend import COLOUR_OF_CONCEPT, FINE_CLASSES
+    from tests.integration.api.conftest import serve_in_thread
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' (playwright)")
+    svc = composed.services
+    fr = _fractions(svc)
+    sid = max((s for s in fr if "/river/" in s), key=lambda s: fr[s].get("water_area", 0.0))
+    with svc.connection() as conn:
+        labels = {(str(a), str(b)) for a, b in conn.execute(
+            "SELECT label_set, label FROM sample_labels WHERE sample_id = %s", (sid,)).fetchall()}
+    with serve_in_thread(home, svc) as base, sync_api.sync_playwright() as p:
+        from urllib.parse import quote
+
+        png = httpx.get(f"{base}/masks/{quote(sid, safe='')}.png", timeout=30)
+        assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+        mask = np.asarray(Image.open(io.BytesIO(png.content)))
+        shares = np.bincount(mask.ravel(), minlength=len(FINE_CLASSES)) / mask.size
+        for j, (_, cid) in enumerate(FINE_CLASSES):   # the mask a user sees is the one the fractions came from
+            assert shares[j] == pytest.approx(fr[sid].get(cid, 0.0), abs=1e-6), cid
+        assert httpx.get(f"{base}/masks/{quote('no:such', safe='')}.png", timeout=30).status_code == 404
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+        page.set_default_timeout(30_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{base}/sample/{quote(sid, safe='')}")
+        page.wait_for_selector("#status.ok")
+        page.wait_for_function("document.getElementById('sample-mask').naturalWidth > 0")
+        rows = page.locator("#composition tbody tr").all()
+        shown = {r.get_attribute("data-concept"): float(r.get_attribute("data-fraction") or 0) for r in rows}
+        assert shown == pytest.approx({c: f for c, f in fr[sid].items() if f >= 0.005})
+        for r in rows:
+            cid = r.get_attribute("data-concept")
+            fill = r.locator("rect").get_attribute("fill")
+            assert fill == COLOUR_OF_CONCEPT.get(cid, "none"), cid
+        assert {tuple(t.split(": ", 1)) for t in page.locator("#labels li").all_inner_texts()} == labels
+        assert "river" in page.inner_text("#concepts")
+        assert "label=river" in (page.get_attribute("#compose-link", "href") or "")
+        assert page.evaluate("document.getElementById('sample-image').naturalWidth") > 0
+        shot = tmp_path / "sample_page.png"
+        page.screenshot(path=str(shot), full_page=True)
+        if os.environ.get("RSKG_SCREENSHOT_DIR"):
+            shutil.copy(shot, os.environ["RSKG_SCREENSHOT_DIR"])
+        browser.close()
+    assert not errors, errors

@@ -1,6 +1,6 @@
 // Compose: labels (search), a box on the map, a time range and the options -> expansion + preview of direct
 // and supplementary samples with their evidence -> build the composite (API token) -> its review page.
-import { credentials, el, fmt, gql, status } from "./api.js";
+import { credentials, el, fmt, gql, link, status } from "./api.js";
 import { bboxTool, footprintLayer, makeMap } from "./map.js";
 import { conceptSearch } from "./search.js";
 
@@ -26,7 +26,7 @@ function hitCard(h) {
     ? `via ${ev.conceptId} (prototype ${ev.prototypeId}), similarity ${fmt(ev.similarity)}, graph distance ${fmt(ev.graphDistance)}; path ${ev.path.join(" → ")}`
     : `labels: ${h.labels.join(", ")}`;
   return el("figure", { class: `card ${h.kind}`, dataset: { sample: h.sampleId, concept: h.conceptId } },
-    el("img", { src: h.sample ? h.sample.thumbnailUrl : "", alt: h.sampleId }),
+    link(`/sample/${encodeURIComponent(h.sampleId)}`, el("img", { src: h.sample ? h.sample.thumbnailUrl : "", alt: h.sampleId })),
     el("figcaption", {}, el("b", {}, h.conceptId), ` · ${h.kind} · ${fmt(h.score)}`,
       el("div", { class: "muted" }, h.dataset), el("div", { class: "evidence" }, why)));
 }

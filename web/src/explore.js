@@ -88,7 +88,7 @@ async function conceptPage(id, box, navigate) {
         el("tbody", {}, d.conceptSampleCounts.map((x) => el("tr", {}, el("td", {}, x.dataset),
           el("td", { class: "num" }, String(x.samples)))))))),
     section("Samples", el("div", { class: "grid small" }, c.samples.map((s) => el("figure", { class: "thumb" },
-      el("img", { src: s.thumbnailUrl, alt: s.id, loading: "lazy" }),
+      link(`/sample/${encodeURIComponent(s.id)}`, el("img", { src: s.thumbnailUrl, alt: s.id, loading: "lazy" })),
       el("figcaption", { class: "muted" }, `${s.dataset}: ${s.sourcePath}`))))),
     section("Use it", el("p", {}, link(`/compose?label=${encodeURIComponent(c.name)}`, `compose a training set with “${c.name}”`,
       { id: "compose-link" }))),

@@ -4,6 +4,7 @@ import { bindCredentials, status } from "./api.js";
 import { composeView } from "./compose.js";
 import { exploreView } from "./explore.js";
 import { reviewView } from "./review.js";
+import { sampleView } from "./sample.js";
 import { statsView } from "./stats.js";
 
 function route() {
@@ -18,6 +19,7 @@ function route() {
   if (path === "/compose") return composeView(view, navigate);
   if (path === "/stats") return statsView(view, navigate);
   if ((r = m(/^\/review\/composite\/(.+)$/))) return reviewView(view, navigate, decodeURIComponent(r[1]));
+  if ((r = m(/^\/sample\/(.+)$/))) return sampleView(view, navigate, decodeURIComponent(r[1]));
   status(`no page at ${path}`, "error");
 }
 

@@ -1,6 +1,6 @@
 // Review a composite: accept / reject one, the selected ones or all shown; filter by kind, decision, concept and
 // source dataset (in PostgreSQL); export ImageFolder / STAC / CSV as a zip from the server.
-import { credentials, el, fmt, gql, status } from "./api.js";
+import { credentials, el, fmt, gql, link, status } from "./api.js";
 
 const QUERY = `query($id: ID!, $kind: String, $decision: String, $concept: String, $dataset: String, $first: Int!,
   $after: String) { composite(id: $id) {
@@ -88,7 +88,7 @@ export async function reviewView(view, navigate, compositeId) {
       ? `via ${ev.conceptId} (prototype ${ev.prototypeId}), similarity ${fmt(ev.similarity)}, graph distance ${fmt(ev.graphDistance)}; path ${ev.path.join(" → ")}`
       : `labels: ${ev.sourceLabels.join(", ")}`;
     card.append(
-      el("img", { src: item.thumbnailUrl, alt: item.sampleId }),
+      link(`/sample/${encodeURIComponent(item.sampleId)}`, el("img", { src: item.thumbnailUrl, alt: item.sampleId })),
       el("label", { class: "pickrow" }, el("input", { type: "checkbox", class: "pick", "aria-label": `select ${item.sampleId}` }),
         el("b", {}, item.conceptId), ` · ${item.kind} · score ${fmt(item.score)}`),
       el("div", { class: "muted", title: item.sampleId }, `${item.dataset}: ${item.sourcePath}`),
