@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 from urllib.parse import unquote
 
 import numpy as np
@@ -55,14 +56,19 @@ def thumbnail_bytes(services: Services, sample_id: str) -> bytes | None:
     return data
 
 
-async def thumbnail(request: Request) -> Response:
+async def _sample_image(request: Request, suffix: str, render_fn: Callable[[Services, str], bytes | None],
+                        media_type: str, missing: str, cache_control: str) -> Response:
     name = unquote(request.path_params["name"])
-    if not name.endswith(".jpg"):
-        return PlainTextResponse("thumbnails are /thumbnails/<sample id>.jpg", status_code=404)
-    data = await asyncio.to_thread(thumbnail_bytes, request.app.state.services, name[: -len(".jpg")])
+    if not name.endswith(suffix):
+        return PlainTextResponse(f"use {request.url.path.rsplit('/', 1)[0]}/<sample id>{suffix}", status_code=404)
+    data = await asyncio.to_thread(render_fn, request.app.state.services, name[: -len(suffix)])
     if data is None:
-        return PlainTextResponse("no such sample", status_code=404)
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=3600"})
+        return PlainTextResponse(missing, status_code=404)
+    return Response(data, media_type=media_type, headers={"Cache-Control": cache_control})
+
+
+async def thumbnail(request: Request) -> Response:
+    return await _sample_image(request, ".jpg", thumbnail_bytes, "image/jpeg", "no such sample", "public, max-age=3600")
 
 
 def mask_bytes(services: Services, sample_id: str) -> bytes | None:
@@ -74,10 +80,5 @@ def mask_bytes(services: Services, sample_id: str) -> bytes | None:
 
 async def mask(request: Request) -> Response:
     """The segmentation head's argmax mask of a composed sample (palette PNG, GID-15 legend colours)."""
-    name = unquote(request.path_params["name"])
-    if not name.endswith(".png"):
-        return PlainTextResponse("masks are /masks/<sample id>.png", status_code=404)
-    data = await asyncio.to_thread(mask_bytes, request.app.state.services, name[: -len(".png")])
-    if data is None:
-        return PlainTextResponse("no such sample, or it is not composed (rskg composition backfill)", status_code=404)
-    return Response(data, media_type="image/png", headers={"Cache-Control": "no-cache"})
+    return await _sample_image(request, ".png", mask_bytes, "image/png",
+                               "no such sample, or it is not composed (rskg composition backfill)", "no-cache")
