@@ -16,7 +16,7 @@ from embeddings.faiss_index import l2n
 from rskg import validation
 from rskg.errors import ConfigError, DataError, ValidationError
 from rskg.retrieval import filters
-from rskg.retrieval.admission import admissible, admit
+from rskg.retrieval.admission import admissible, admission, admit
 from rskg.retrieval.caches import image_index
 from rskg.retrieval.composition_bounds import resolve_bounds
 from rskg.retrieval.direct import direct_matches
@@ -261,15 +261,17 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
 
 
 def warm_up(services: Services) -> None:
-    """Load what the first retrieval would otherwise load (image index, prototypes and their links and
-    neighbour lists, lexicon, label graph), so a server's first requests do not pay for it. Errors are left
-    for the first request to report."""
+    """Load what the first retrieval would otherwise load (image index, the concept head's admission
+    probabilities, prototypes and their links and neighbour lists, lexicon, label graph), so a server's first
+    requests do not pay for it. Errors are left for the first request to report."""
     from rskg.retrieval.neighbours import fill
     from rskg.retrieval.prototypes import prototypes_of
 
     lexicon(services)
     subclass_closure(services, [])
     index = image_index(services, required=False)
+    if index is not None:
+        admission(services, index)     # the concept head's probabilities over the whole index (1.6 s cold at 7k)
     store = prototype_store(services)
     if index is not None and store is not None and store.encoder_version == index.version:
         prototypes_of(services, sorted(set(store.concepts)))
