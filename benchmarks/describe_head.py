@@ -31,6 +31,7 @@ CONFIG = {"epochs": 12, "per_family": 600}
 
 def run(settings: Settings, out: Path = OUT) -> dict[str, Any]:
     from embeddings.backbone import fuse
+    from embeddings.prototypes import kmeans_prototypes
     from rskg.corpora.features import encoder
     from rskg.evaluation import metrics as M
     from rskg.headtrain.corpus import load_corpus
@@ -38,7 +39,6 @@ def run(settings: Settings, out: Path = OUT) -> dict[str, Any]:
     from rskg.headtrain.targets import Resolver, concept_targets
     from rskg.headtrain.train import ConceptTrainConfig
     from rskg.label_mapping import load_system
-    from rskg.retrieval.prototypes import kmeans_centroids
 
     t0 = time.perf_counter()
     system = load_system(settings)
@@ -67,7 +67,7 @@ def run(settings: Settings, out: Path = OUT) -> dict[str, Any]:
         for j, c in enumerate(cands):
             members = train & (full.y[:, fcol[c]] > 0)
             if members.any():
-                s[:, j] = (feats[test_rows] @ kmeans_centroids(feats[members], 10).T).max(axis=1)
+                s[:, j] = (feats[test_rows] @ kmeans_prototypes(feats[members], 10).T).max(axis=1)
         scores[name] = s
     hidx = np.asarray([hcol[c] for c in cands], np.int64)
     scores["head P(C)"] = proba[np.ix_(test_rows, hidx)]

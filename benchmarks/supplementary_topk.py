@@ -59,15 +59,15 @@ def _judge(hits: list[Hit], y: np.ndarray, known: np.ndarray) -> dict[str, Any]:
 def _fold_hits(feats: np.ndarray, pool: np.ndarray, members: np.ndarray, concept: str, svc: Any,
                version: str, floor: float, admitted: bool, fold: str) -> tuple[list[Hit], int | None]:
     from embeddings.faiss_index import VectorIndex
+    from embeddings.prototypes import kmeans_prototypes
     from rskg.retrieval.admission import admissible, admit
-    from rskg.retrieval.prototypes import kmeans_centroids
     from rskg.retrieval.supplementary import Query, search
 
     rows = np.flatnonzero(pool)
     if not members.any() or not len(rows):
         return [], None
     index = VectorIndex.build([str(r) for r in rows], feats[rows], version=version)
-    protos = kmeans_centroids(feats[members], N_PROTOTYPES)
+    protos = kmeans_prototypes(feats[members], N_PROTOTYPES)
     queries = [Query(concept, concept, f"{concept}:{i}", v, 0.0, (concept,)) for i, v in enumerate(protos)]
     adm = admissible(svc, index, [concept], []) if admitted else {}
     found = search(index, queries, K_PER_PROTOTYPE, None, {}, floor, limit=TOP, admitted=adm)

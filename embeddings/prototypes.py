@@ -14,7 +14,9 @@ from rskg.errors import ValidationError
 
 
 def kmeans_prototypes(vectors: np.ndarray, k: int = 10, seed: int = 0, niter: int = 25) -> np.ndarray:
-    """(k', dim) float32 L2-normalised centres, k' = min(k, n); n <= k returns the vectors themselves."""
+    """(k', dim) float32 L2-normalised centres, k' = min(k, distinct rows); with no more distinct (normalised)
+    rows than k, those rows themselves. The one k-means of the project: `rskg index build` and every
+    evaluation fit prototypes with it."""
     x = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
     if x.ndim != 2 or len(x) == 0:
         raise ValidationError(f"need a non-empty (n, dim) matrix, got shape {x.shape}",
@@ -22,8 +24,9 @@ def kmeans_prototypes(vectors: np.ndarray, k: int = 10, seed: int = 0, niter: in
     if k < 1:
         raise ValidationError(f"k must be >= 1, got {k}")
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    if len(x) <= k:
-        return cast(np.ndarray, x.copy())
+    _, first = np.unique(np.round(x, 6), axis=0, return_index=True)
+    if len(first) <= k:      # no more distinct rows than centres: the distinct rows themselves, in input order
+        return cast(np.ndarray, x[np.sort(first)].copy())
     prev = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.cluster import KMeans
 
-from embeddings.faiss_index import l2n
+from embeddings.prototypes import kmeans_prototypes
 from kg.prototypes import DELETE_STALE_PROTOTYPES, PROTOTYPES_OF, UPSERT_PROTOTYPES
 from kg.retrieval_queries import CONCEPT_MEMBERS
 from rskg import artifacts, atomic
@@ -35,6 +34,7 @@ from rskg.settings import Settings
 
 FORMAT = "rskg-prototypes-1"
 DEFAULT_K = 10
+KMEANS = "spherical-faiss"        # in each concept's member digest: a change of algorithm refits every concept
 
 
 @dataclass
@@ -73,16 +73,6 @@ def store_key(settings: Settings) -> str:
 
 def prototype_path(settings: Settings) -> Path:
     return artifacts.prototypes_path(settings)
-
-
-def kmeans_centroids(x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
-    """k L2-normalised k-means centroids of the rows of x (k capped by the number of distinct rows)."""
-    distinct = np.unique(np.round(x, 6), axis=0)
-    k = max(1, min(k, len(distinct)))
-    if k == len(distinct):
-        return l2n(distinct)
-    km = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(x)
-    return l2n(km.cluster_centers_)
 
 
 def concept_members(services: Services) -> dict[str, set[str]]:
@@ -167,12 +157,12 @@ def build_prototypes(services: Services, settings: Settings, k: int = DEFAULT_K,
             continue
         used.update(chosen)
         h.update(("\n" + cid + "\t" + "\t".join(chosen)).encode())
-        digests[cid] = hashlib.sha256(f"{k}|{seed}|{chr(9).join(chosen)}".encode()).hexdigest()[:16]
+        digests[cid] = hashlib.sha256(f"{k}|{seed}|{KMEANS}|{chr(9).join(chosen)}".encode()).hexdigest()[:16]
         if old is not None and old.member_digest.get(cid) == digests[cid]:
             centers = old.vectors[[i for i, c in enumerate(old.concepts) if c == cid]]
         else:
             rebuilt += 1
-            centers = kmeans_centroids(matrix[[row[s] for s in chosen]], k, seed)
+            centers = kmeans_prototypes(matrix[[row[s] for s in chosen]], k, seed)
         for j, c in enumerate(centers):
             st_ids.append(f"{key}:{cid}:{j}")
             st_concepts.append(cid)

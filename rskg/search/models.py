@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.faiss_index import l2n
+from embeddings.prototypes import kmeans_prototypes
 from embeddings.text import TextEncoder
 from kg.label_graph import build_adjacency, dijkstra
 from ontology.model import LabelSystem
 from rskg import artifacts
-from rskg.retrieval.prototypes import kmeans_centroids
 from rskg.search.concepts import ConceptMatcher, PhraseMatch, weigh
 from rskg.search.corpus import CaptionCorpus
 from rskg.search.learned import LinearMap, model_key, multi_hot
@@ -126,7 +126,7 @@ def split_prototypes(corpus: CaptionCorpus, rows: np.ndarray, k: int = PROTO_K) 
             members.setdefault(c, []).append(int(i))
     concepts, vecs = [], []
     for c in sorted(members):
-        cent = kmeans_centroids(corpus.feats[members[c]], k)
+        cent = kmeans_prototypes(corpus.feats[members[c]], k)
         concepts += [c] * len(cent)
         vecs.append(cent)
     return Prototypes(concepts, np.vstack(vecs).astype(np.float32))

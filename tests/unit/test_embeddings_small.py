@@ -26,6 +26,10 @@ def test_prototypes_count_norm_and_determinism() -> None:
     assert not np.allclose(p, kmeans_prototypes(x, k=10, seed=4))
     small = kmeans_prototypes(x[:4], k=10, seed=0)
     assert small.shape == (4, 16)  # k' = min(k, n)
+    np.testing.assert_allclose(small, x[:4] / np.linalg.norm(x[:4], axis=1, keepdims=True), rtol=1e-6)
+    # duplicates (the same image twice, or a vector and a multiple of it) do not make extra centres
+    dup = np.vstack([x[:3], 2 * x[:3], x[:3]])
+    np.testing.assert_allclose(kmeans_prototypes(dup, k=10), small[:3], rtol=1e-6)
     with pytest.raises(ValidationError):
         kmeans_prototypes(x[:0], k=3)
 

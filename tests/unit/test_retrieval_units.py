@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 from embeddings.faiss_index import IndexParams, VectorIndex
+from embeddings.prototypes import kmeans_prototypes
 from rskg.errors import ValidationError
 from rskg.retrieval import filters
 from rskg.retrieval.hir import wmd
 from rskg.retrieval.knn import EXACT_LIMIT, knn
 from rskg.retrieval.labels import Lexicon, resolve
 from rskg.retrieval.model import RetrievalRequest
-from rskg.retrieval.prototypes import in_hash_train, kmeans_centroids
+from rskg.retrieval.prototypes import in_hash_train
 from rskg.retrieval.supplementary import combine
 
 
@@ -83,9 +84,9 @@ def test_wmd_combine_kmeans_and_hash_split() -> None:
     assert d.tolist() == pytest.approx([0.0, 2.5, 2.5])
     assert combine(0.8, 0.0) == 0.8 and combine(0.8, 1.0) == pytest.approx(0.4)
     pts = np.vstack([np.tile([1.0, 0.0], (5, 1)), np.tile([0.0, 1.0], (5, 1))]) + 1e-3 * np.arange(10)[:, None]
-    c = kmeans_centroids(pts, 10)
+    c = kmeans_prototypes(pts, 10)
     assert c.shape[0] == 10 and np.allclose(np.linalg.norm(c, axis=1), 1)
-    c2 = kmeans_centroids(np.tile([3.0, 4.0], (6, 1)), 10)
+    c2 = kmeans_prototypes(np.tile([3.0, 4.0], (6, 1)), 10)
     assert c2.shape == (1, 2) and np.allclose(c2, [[0.6, 0.8]])
     share = np.mean([in_hash_train(f"s:{i}") for i in range(5000)])
     assert 0.77 < share < 0.83 and in_hash_train("a") == in_hash_train("a")
