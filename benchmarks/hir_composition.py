@@ -84,6 +84,9 @@ def evaluate_variant(ev: Any, fracs: dict[tuple[str, int], np.ndarray], anc: dic
             "composition_hir": round(float(_ap10(ev, cr.order)[res_q & (ev.q_lab == c)].mean()), 4)}
         for c in sorted(set(ev.q_lab[res_q].tolist()))}
     out["tried"] = tried
+    from benchmarks import _hir_levers
+
+    out["levers"] = _hir_levers.run(ev, fracs, pd, H.LAMBDAS)
     # what the product computes (rskg.retrieval.hir: stored argmax fractions at the head's side, fine view,
     # fused order, w=1): hir_source "composition" and "both" (+ the 3x3 patch distribution)
     for key, cfg_name in (("product_composition", "hard 224px fine fused w=1"),
@@ -239,4 +242,8 @@ def markdown(r: dict[str, Any]) -> str:
             lines += [f"| {table} | {t['config']} | {t['lambda']:g} | {t['archive_map10']:.3f} | "
                       f"{t['test_mAP@10']:.3f} |" for t in rows]
         lines.append("")
+        if "levers" in v:
+            from benchmarks import _hir_levers
+
+            lines += _hir_levers.markdown(v["levers"])
     return "\n".join(lines) + "\n"
