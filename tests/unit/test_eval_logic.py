@@ -145,3 +145,14 @@ def test_cbir_hir_kinds_per_source() -> None:
     for i in range(2):
         by_hand = sorted(range(4), key=lambda j: -(sims[i, j] - 0.05 * np.abs(a[j] - q[i]).sum()))
         assert list(got[i]) == by_hand
+
+
+def test_eval_cbir_rejects_an_unknown_hir_source() -> None:
+    from typer.testing import CliRunner
+
+    from rskg.cli.main import app
+    from rskg.errors import ValidationError
+
+    res = CliRunner().invoke(app, ["eval", "cbir", "--hir-source", "pixels", "--no-write"])
+    assert res.exit_code != 0 and isinstance(res.exception, ValidationError)      # main() prints error + fix
+    assert "hir_source must be one of both, composition, patch" in str(res.exception)
