@@ -84,6 +84,9 @@ def evaluate_variant(ev: Any, fracs: dict[tuple[str, int], np.ndarray], anc: dic
             "composition_hir": round(float(_ap10(ev, cr.order)[res_q & (ev.q_lab == c)].mean()), 4)}
         for c in sorted(set(ev.q_lab[res_q].tolist()))}
     out["tried"] = tried
+    from benchmarks import _hir_levers
+
+    out["levers"] = _hir_levers.run(ev, fracs, pd, H.LAMBDAS)
     # what the product computes (rskg.retrieval.hir: stored argmax fractions at the head's side, fine view,
     # fused order, w=1): hir_source "composition" and "both" (+ the 3x3 patch distribution)
     for key, cfg_name in (("product_composition", "hard 224px fine fused w=1"),
@@ -162,6 +165,13 @@ def run(settings: Settings) -> dict[str, Any]:
         "stage1_residential_map10": head["stage1"]["residential"]["mAP@10"],
         "patch_hir_map10": head["patch_hir"]["all"]["mAP@10"],
         "patch_residential_map10": head["patch_hir"]["residential"]["mAP@10"],
+        "default_both_map10": head["product_both"]["all"]["mAP@10"],
+        "default_both_residential_map10": head["product_both"]["residential"]["mAP@10"],
+        "levers_stage1": head["levers"]["stage1_expansion"]["chosen"],
+        "levers_both_on_chosen_stage1_map10": head["levers"]["stage1_expansion"]["both_hir_on_chosen_stage1"]["all"][
+            "test_map10"],
+        "levers_both_on_chosen_stage1_residential_map10": head["levers"]["stage1_expansion"][
+            "both_hir_on_chosen_stage1"]["residential"]["test_map10"],
         "headline_features": HEADLINE if HEADLINE in by_variant else ucm.variants[-1].name,
         "default_hir_source": settings.hir_source,
         "default_hir_composition_lambda": settings.hir_composition_lambda,
@@ -192,7 +202,11 @@ def markdown(r: dict[str, Any]) -> str:
         f"**Headline ({r['headline_features']}): all classes mAP@10 stage 1 {r['stage1_map10']:.3f}, patch HIR "
         f"{r['patch_hir_map10']:.3f}, composition HIR {r['hir_map10']:.3f} (target 0.96); residential sub-classes "
         f"stage 1 {r['stage1_residential_map10']:.3f}, patch HIR {r['patch_residential_map10']:.3f}, composition "
-        f"HIR {r['residential_map10']:.3f} (target 0.87).**", "",
+        f"HIR {r['residential_map10']:.3f} (target 0.87).** The product default (`both`, hard 224 px fractions + "
+        f"3x3 patches) in the same run: {r['default_both_map10']:.3f} / {r['default_both_residential_map10']:.3f}. "
+        f"Best lever: the stage 1 chosen on the archive ({r['levers_stage1']['method']}, k={r['levers_stage1']['k']}, "
+        f"α={r['levers_stage1']['alpha']:g}) under `both`: {r['levers_both_on_chosen_stage1_map10']:.3f} / "
+        f"{r['levers_both_on_chosen_stage1_residential_map10']:.3f} (section 'Levers' per feature variant).", "",
         f"Product default: `hir_source` = `{r['default_hir_source']}`, λ {r['default_hir_composition_lambda']:g} "
         "(the rows 'hir_source ...' below are what `rskg.retrieval.hir` computes: stored argmax fractions, fine "
         "view, fused order).", "",
@@ -239,4 +253,8 @@ def markdown(r: dict[str, Any]) -> str:
             lines += [f"| {table} | {t['config']} | {t['lambda']:g} | {t['archive_map10']:.3f} | "
                       f"{t['test_mAP@10']:.3f} |" for t in rows]
         lines.append("")
+        if "levers" in v:
+            from benchmarks import _hir_levers
+
+            lines += _hir_levers.markdown(v["levers"])
     return "\n".join(lines) + "\n"

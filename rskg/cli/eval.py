@@ -78,12 +78,16 @@ def expansion_cmd(
 @app.command("cbir")
 def cbir_cmd(out: Path = OutOpt, no_write: bool = NoWrite, verbose: bool = typer.Option(False, "-v"),
              protocol_head: bool = ProtoOpt,
-             grid: int = typer.Option(3, "--grid", help="HIR from GxG patches too (0: whole images only)")) -> None:
+             grid: int = typer.Option(3, "--grid", help="HIR from GxG patches too (0: whole images only)"),
+             hir_source: str | None = typer.Option(
+                 None, "--hir-source", help="both | composition | patch: also HIR from the segmentation head's "
+                 "pixel fractions (both/composition; default: the hir_source setting)")) -> None:
     """Paper 002 Tables IV and V on UCMerced: CBIR and HIR, 1,470 archive / 630 query images."""
     from rskg.evaluation.runner import run_cbir
 
     _setup(verbose)
-    _done(run_cbir(load_settings(), None if no_write else out, protocol_head=protocol_head, grid=grid), no_write)
+    _done(run_cbir(load_settings(), None if no_write else out, protocol_head=protocol_head, grid=grid,
+                   hir_source=hir_source), no_write)
 
 
 @app.command("classify")

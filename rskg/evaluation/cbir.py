@@ -70,6 +70,10 @@ def hir_rerank(order: np.ndarray, q_dist: np.ndarray, a_dist: np.ndarray, weight
 
 
 LAMBDAS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+# λ for distributions that include pixel fractions (WMD over fractions spans [0, 2]: smaller λ, as
+# ``rskg.evaluation.hir_composition.LAMBDAS``); 0 keeps stage 1 when nothing helps on the archive
+COMPOSITION_LAMBDAS = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+HIR_SOURCES = ("both", "composition", "patch")
 
 
 def hir_fuse(order: np.ndarray, sims: np.ndarray, q_dist: np.ndarray, a_dist: np.ndarray, weights: np.ndarray,
@@ -82,15 +86,16 @@ def hir_fuse(order: np.ndarray, sims: np.ndarray, q_dist: np.ndarray, a_dist: np
     return out
 
 
-def tune_lambda(feats: np.ndarray, labels: np.ndarray, dist: np.ndarray, weights: np.ndarray) -> float:
-    """The LAMBDAS value with the best mAP@10 on the *archive* alone (each archive image queries the others):
-    chosen without looking at the test queries."""
+def tune_lambda(feats: np.ndarray, labels: np.ndarray, dist: np.ndarray, weights: np.ndarray,
+                lambdas: tuple[float, ...] = LAMBDAS) -> float:
+    """The ``lambdas`` value with the best mAP@10 on the *archive* alone (each archive image queries the
+    others): chosen without looking at the test queries."""
     sims = feats @ feats.T
     np.fill_diagonal(sims, -np.inf)
     order = np.argsort(-sims, axis=1, kind="stable")[:, : 2 * K_SHORTLIST]
     scores = {lam: score(hir_fuse(order, sims, dist, dist, weights, lam), labels, labels, (10,))["mAP@10"]
-              for lam in LAMBDAS}
-    return max(LAMBDAS, key=lambda lam: (scores[lam], -lam))
+              for lam in lambdas}
+    return max(lambdas, key=lambda lam: (scores[lam], -lam))
 
 
 def distributions(ucm: UCM, fs: FeatureSet, raw: np.ndarray | None = None, grid: int = 1
@@ -125,8 +130,31 @@ def distributions(ucm: UCM, fs: FeatureSet, raw: np.ndarray | None = None, grid:
     return image_distributions(e, grid), list(ucm.labels), "prototype softmax"
 
 
-def run(ucm: UCM, patch_raw: np.ndarray | None = None, grid: int = 3) -> tuple[list[Row], dict[str, str]]:
-    """``patch_raw``: raw pooled stages of every image's grid x grid patches (adds the patch-grid HIR rows)."""
+def hir_kinds(hir_source: str, dist: np.ndarray, patch: np.ndarray | None, composition: np.ndarray | None,
+              grid: int) -> list[tuple[str, np.ndarray, tuple[float, ...]]]:
+    """The (name, distribution, λ grid) of the fused HIR rows for ``hir_source`` (``rskg.retrieval.hir``'s
+    sources): patch = the whole-image (and grid x grid patch) label distributions; composition = the pixel
+    fractions of the 15 fine classes; both = the fractions beside the patch (else whole-image) distribution.
+    Without ``composition`` only the patch rows are possible."""
+    if hir_source not in HIR_SOURCES:
+        raise ValueError(f"hir_source must be one of {HIR_SOURCES}")
+    out: list[tuple[str, np.ndarray, tuple[float, ...]]] = [("whole", dist, LAMBDAS)]
+    if patch is not None:
+        out.append((f"{grid}x{grid} patches", patch, LAMBDAS))
+    if composition is not None and hir_source in ("both", "composition"):
+        out.append(("composition (hard fine fractions)", composition, COMPOSITION_LAMBDAS))
+    if composition is not None and hir_source == "both":
+        other = patch if patch is not None else dist
+        name = f"{grid}x{grid} patches" if patch is not None else "whole"
+        out.append((f"both (fractions + {name})", np.hstack([composition, other]), COMPOSITION_LAMBDAS))
+    return out
+
+
+def run(ucm: UCM, patch_raw: np.ndarray | None = None, grid: int = 3, composition: np.ndarray | None = None,
+        hir_source: str = "patch") -> tuple[list[Row], dict[str, str]]:
+    """``patch_raw``: raw pooled stages of every image's grid x grid patches (adds the patch-grid HIR rows).
+    ``composition``: (N, 15) pixel fractions of every image by the segmentation head; ``hir_source`` "both" /
+    "composition" adds the fused rows from them (``hir_kinds``)."""
     tr, te = ucm.split.train, ucm.split.test
     a_lab, q_lab = ucm.scene[tr], ucm.scene[te]
     res_q = np.isin(q_lab, RESIDENTIAL)
@@ -150,17 +178,15 @@ def run(ucm: UCM, patch_raw: np.ndarray | None = None, grid: int = 3) -> tuple[l
                  Row("V", f"HIR (K={K_SHORTLIST}, w=1)", tag, score(hir1[res_q], q_lab[res_q], a_lab)),
                  Row("V", f"HIR (K={K_SHORTLIST}, w=4)", tag, score(hir4, q_lab[res_q], a_lab))]
         sims = fs.feats[te] @ fs.feats[tr].T
-        kinds = [("whole", dist)]
-        if patch_raw is not None:
-            pd = distributions(ucm, fs, patch_raw, grid)[0]
-            kinds.append((f"{grid}x{grid} patches", pd))
-        for kind, dd in kinds:
-            lam = tune_lambda(fs.feats[tr], a_lab, dd[tr], w1)
-            f1 = hir_fuse(order, sims, dd[te], dd[tr], w1, lam)
+        pd = distributions(ucm, fs, patch_raw, grid)[0] if patch_raw is not None else None
+        for kind, dd, lambdas in hir_kinds(hir_source, dist, pd, composition, grid):
+            ww = np.ones(dd.shape[1], np.float32)
+            lam = tune_lambda(fs.feats[tr], a_lab, dd[tr], ww, lambdas)
+            f1 = hir_fuse(order, sims, dd[te], dd[tr], ww, lam)
             name = f"HIR fused cos-λ·WMD, {kind}, λ={lam:g} tuned on the archive (K={K_SHORTLIST}"
             rows += [Row("IV", name + ")", fs.name, score(f1, q_lab, a_lab)),
                      Row("V", name + ", w=1)", tag, score(f1[res_q], q_lab[res_q], a_lab))]
-        if patch_raw is not None:
+        if pd is not None:
             g = f"HIR {grid}x{grid} patches (K={K_SHORTLIST}"
             p1 = hir_rerank(order, pd[te], pd[tr], w1)
             p4 = hir_rerank(order[res_q], pd[te][res_q], pd[tr], w4)

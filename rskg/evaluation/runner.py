@@ -75,14 +75,37 @@ def run_supplementary(settings: Settings, services: Any, dataset: str, truth_csv
 
 
 def run_cbir(settings: Settings, out: Path | None = None, ucm: UCM | None = None, protocol_head: bool = True,
-             grid: int = 3) -> Outcome:
-    """``grid`` > 1 adds HIR rows whose class distributions come from grid x grid patches (0 or 1: none)."""
+             grid: int = 3, hir_source: str | None = None) -> Outcome:
+    """``grid`` > 1 adds HIR rows whose class distributions come from grid x grid patches (0 or 1: none).
+    ``hir_source`` (default: the setting) "both" / "composition" adds rows from the installed segmentation
+    head's pixel fractions (``rskg composition train``; without a head they are left out and a note says so)."""
     t0 = time.perf_counter()
+    source = hir_source or settings.hir_source
+    if source not in cbir.HIR_SOURCES:
+        raise ValidationError(f"hir_source must be one of {', '.join(cbir.HIR_SOURCES)}",
+                              "Use both, composition or patch.")
     ucm = ucm or load_ucm(settings, protocol_head=protocol_head)
     patch_raw = raw_features(settings, ucm.encoder, ucm.images, progress=True, grid=grid) if grid > 1 else None
-    rows, notes = cbir.run(ucm, patch_raw, grid)
+    composition, note = _ucm_composition(settings, ucm) if source != "patch" else (None, "")
+    rows, notes = cbir.run(ucm, patch_raw, grid, composition, source)
+    if note:
+        notes["composition HIR"] = note
     md, summary = report.cbir_section(rows, notes, ucm.split.describe(), time.perf_counter() - t0)
     return _finish("cbir", md, summary, t0, out)
+
+
+def _ucm_composition(settings: Settings, ucm: UCM) -> tuple[np.ndarray | None, str]:
+    """The installed segmentation head's argmax fractions of every UCMerced image at its own input side (what
+    the catalog stores), cached; (None, why) without a head."""
+    from rskg.composition.backfill import load_segmenter
+    from rskg.evaluation.hir_composition import ucm_fractions
+
+    seg = load_segmenter(settings, required=False)
+    if seg is None:
+        return None, "no segmentation head installed: composition rows left out (`rskg composition train`)"
+    hard = ucm_fractions(settings, ucm, seg, seg.side)[0]
+    return hard, (f"pixel fractions of segmentation head {seg.version} ({seg.side} px input, argmax, 15 fine "
+                  "classes, as stored in the catalog); λ tuned on the archive")
 
 
 def run_classify(settings: Settings, out: Path | None = None, ucm: UCM | None = None, protocol_head: bool = True

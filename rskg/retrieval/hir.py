@@ -14,7 +14,9 @@ The paper derives X and Y from a land-cover segmentation network (share of pixel
 
 * ``composition``: the samples' stored land-cover compositions by rskg's segmentation head (trained on
   GID-MTL's pixel labels; ``rskg.retrieval.hir_composition``): paper 002's own stage 2. Used when the
-  shortlisted hits have compositions in the catalog, else the patch source below (the note says so).
+  shortlisted hits have compositions in the catalog, else the patch source below (the note says so); a
+  query whose reference has no composition (an uploaded image with no segmentation head installed) is
+  re-ranked by its patch distributions instead of not at all (the note says so too).
 * ``patch``: a ``hir_grid`` x ``hir_grid`` grid of patches of the image (default 3, ``embeddings.patches``):
   every patch is encoded with the index's encoder and mapped to class scores, and the image's distribution is
   the mean over its patches (a coarse share of the image per class).
@@ -232,8 +234,19 @@ def rerank(services: Services, index: VectorIndex, store: PrototypeStore, hits: 
     if source == "composition":
         done = _rerank_composition(services, hits, references, root_classes, overrides, shortlist,
                                    lam if composition_lam is None else composition_lam, kind)
-        if done is not None:
-            return done
+        if done is not None and not done[2]:
+            return done[0], done[1]
+        if done is not None:        # queries without a composition of their own: their patch distributions
+            comp_out, note, missing = done
+            patched, pnote = rerank(services, index, store, [h for h in comp_out if h.concept_id in missing],
+                                    references, root_classes, overrides, shortlist, grid, lam, "patch")
+            by_root = {r: [h for h in comp_out if h.concept_id == r]
+                       for r in dict.fromkeys(h.concept_id for h in comp_out)}
+            for r in missing:
+                by_root[r] = [h for h in patched if h.concept_id == r]
+            return [h for g in by_root.values() for h in g], (
+                f"{note}; for {', '.join(sorted(missing))} (no composition of the query: no segmentation head "
+                f"installed, or none stored) {pnote}")
     dist = Distributions(services, index, store)
     patches = PatchDistributions(services, index, dist, grid, store.version) if grid > 1 else None
     use_patches = patches is not None and patches.usable
@@ -322,20 +335,25 @@ def _fuse(head: list[SampleHit], x: np.ndarray, hit_d: dict[str, np.ndarray], w:
 
 def _rerank_composition(services: Services, hits: list[SampleHit], references: dict[str, Reference],
                         root_classes: dict[str, set[str]], overrides: dict[str, float] | None, shortlist: int,
-                        lam: float, kind: str) -> tuple[list[SampleHit], str] | None:
-    """The composition version of :func:`rerank`; None when no shortlisted hit has a stored composition."""
+                        lam: float, kind: str) -> tuple[list[SampleHit], str, set[str]] | None:
+    """The composition version of :func:`rerank`; None when no shortlisted hit has a stored composition. The
+    third value: the query concepts with a reference but no composition of it (an uploaded image and no
+    segmentation head; reference samples without stored compositions), left in stage-1 order here."""
     comp = _composition(services, kind)
     groups = {root: [h for h in hits if h.concept_id == root] for root in dict.fromkeys(h.concept_id for h in hits)}
     if not comp.samples([h.sample_id for g in groups.values() for h in g[:shortlist]]):
         return None
     out: list[SampleHit] = []
+    missing: set[str] = set()
     for root, group in groups.items():
         head, tail = group[:shortlist], group[shortlist:]
         x, hit_d = _composition_of(comp, references.get(root), head)
+        if x is None and references.get(root) is not None:
+            missing.add(root)
         if x is None or not hit_d:
             out.extend(group)
             continue
         w = comp.weights(root_classes.get(root, {root}), overrides, QUERY_WEIGHT)
         out.extend(_fuse(head, x, hit_d, w, lam))
         out.extend(tail)
-    return out, f"{comp.source}, fused with the retrieval score (lambda {lam:g})"
+    return out, f"{comp.source}, fused with the retrieval score (lambda {lam:g})", missing

@@ -537,3 +537,29 @@ def test_sample_page_shows_mask_and_composition(composed: Composed, home: Settin
             shutil.copy(shot, os.environ["RSKG_SCREENSHOT_DIR"])
         browser.close()
     assert not errors, errors
+
+
+def test_uploaded_image_without_a_segmentation_head_falls_back_to_patches(home: Settings, composed: Composed,
+                                                                            trained: SegReport,
+                                                                            data_dir: Path) -> None:
+    """With no segmentation head installed the uploaded query image has no composition: it is re-ranked by its
+    3x3 patch distributions (WMD to the stored samples' patches; its own indexed copy first, WMD 0) instead of
+    being left in stage-1 order, and the note says so."""
+    from rskg.retrieval.model import RetrievalRequest
+    from rskg.retrieval.pipeline import retrieve
+
+    raw = (data_dir / "ucmerced" / "images" / "harbor" / "harbor00.jpg").read_bytes()
+    req = RetrievalRequest(labels=[], example_image=raw, example_gsd_m=0.3, datasets=[DS], similarity_threshold=0.0,
+                           rerank_hir=True, hir_shortlist=10, hir_source="composition", hir_lambda=1000.0)
+    away = trained.path.with_suffix(".away")
+    trained.path.rename(away)
+    try:
+        res = retrieve(composed.services, home, req)
+    finally:
+        away.rename(trained.path)
+    note = next(n for n in res.notes if n.startswith("HIR class distributions"))
+    assert "no composition of the query" in note and "3x3 patches" in note, note
+    ranked = [h for h in res.supplementary if h.hir_distance is not None]
+    assert len(ranked) >= 5 and ranked[0].sample_id == f"{DS}:images/harbor/harbor00.jpg", ranked[:3]
+    assert ranked[0].hir_distance == pytest.approx(0.0, abs=1e-3)
+    assert [h.hir_distance for h in ranked] == sorted(h.hir_distance for h in ranked)     # lambda 1000: WMD order

@@ -117,3 +117,42 @@ def test_latency_points_from_retrieval_table(tmp_path: Path) -> None:
                   "| 10,000 | 3 | none | 12.5 | 40.1 |\n| 10,000 | 3 | bbox Ireland | 9.0 | 20.0 |\n"
                   "| 1,000,000 | cached | none | 30.0 | 90.5 |\n")
     assert latency_points(md) == [(10_000, 12.5, 40.1), (1_000_000, 30.0, 90.5)]
+
+
+def test_cbir_hir_kinds_per_source() -> None:
+    """`rskg eval cbir --hir-source`: which fused HIR rows each source adds, and 'both' = the fractions beside
+    the patch distribution, ordered by cos - λ·WMD over the concatenation (by hand)."""
+    from rskg.evaluation.cbir import COMPOSITION_LAMBDAS, LAMBDAS, hir_kinds
+
+    rng = np.random.default_rng(0)
+    whole, patch, comp = rng.dirichlet(np.ones(3), 6), rng.dirichlet(np.ones(3), 6), rng.dirichlet(np.ones(2), 6)
+    names = {s: [k[0] for k in hir_kinds(s, whole, patch, comp, 3)] for s in ("patch", "composition", "both")}
+    assert names["patch"] == ["whole", "3x3 patches"]
+    assert names["composition"] == ["whole", "3x3 patches", "composition (hard fine fractions)"]
+    assert names["both"][-1] == "both (fractions + 3x3 patches)"
+    assert [k[0] for k in hir_kinds("both", whole, None, None, 3)] == ["whole"]        # no head: patch rows only
+    both = hir_kinds("both", whole, patch, comp, 3)
+    assert both[0][2] == LAMBDAS and both[-1][2] == COMPOSITION_LAMBDAS and both[-1][1].shape == (6, 5)
+    assert [k[0] for k in hir_kinds("both", whole, None, comp, 3)][-1] == "both (fractions + whole)"
+    with pytest.raises(ValueError):
+        hir_kinds("pixels", whole, patch, comp, 3)
+    d = both[-1][1]
+    q, a = d[:2], d[2:]
+    sims = np.asarray([[0.9, 0.8, 0.7, 0.6], [0.5, 0.9, 0.4, 0.8]])
+    order = np.argsort(-sims, axis=1, kind="stable")
+    w = np.ones(5)
+    got = hir_fuse(order, sims, q, a, w, 0.05, shortlist=4)
+    for i in range(2):
+        by_hand = sorted(range(4), key=lambda j: -(sims[i, j] - 0.05 * np.abs(a[j] - q[i]).sum()))
+        assert list(got[i]) == by_hand
+
+
+def test_eval_cbir_rejects_an_unknown_hir_source() -> None:
+    from typer.testing import CliRunner
+
+    from rskg.cli.main import app
+    from rskg.errors import ValidationError
+
+    res = CliRunner().invoke(app, ["eval", "cbir", "--hir-source", "pixels", "--no-write"])
+    assert res.exit_code != 0 and isinstance(res.exception, ValidationError)      # main() prints error + fix
+    assert "hir_source must be one of both, composition, patch" in str(res.exception)
