@@ -13,8 +13,10 @@ Accept decisions compared on the same candidates (measured in the same run):
 - ``model_lodo``: the calibrated accept model trained on the curated LODO decisions only (plain + hard);
 - ``model``: trained on LODO + fresh + fresh2 (what ``make map-accept`` / ``rskg map train-accept --extra ...``
   writes): judged on fresh3 only, the one set it never saw. Its fresh / fresh2 rows are in-sample; the grouped
-  cross-validation's out-of-fold rows are in ``cv``.
-Thresholds: the lowest probability with cross-validated precision >= ``map_accept_target_precision`` (0.99).
+  cross-validation's out-of-fold rows are in ``cv``. Threshold: the lowest probability whose pooled out-of-fold
+  precision is >= ``map_accept_target_precision`` (0.99);
+- ``model_per_group``: the same model with a threshold that must reach 0.99 in every training group's out-of-fold
+  examples (tried in session 15 after the first judged run; it reaches it nowhere, so it accepts nothing).
 
 Metrics: top-1 (first candidate is a gold concept), precision of the auto-accepted mappings, recall of the
 auto-accepted (correct autos / labels), decided share (auto / labels).
@@ -136,9 +138,11 @@ def evaluate(settings: Settings, system: LabelSystem, groups: dict[str, list[Ite
     """Every accept decision on every set (the models trained here, on the same candidates)."""
     target = settings.map_accept_target_precision
     m_lodo, cv_lodo = fit(groups["lodo"] + groups["lodo_hard"], system, target)
-    m_all, cv_all = fit(groups["lodo"] + groups["lodo_hard"] + groups["fresh"] + groups["fresh2"], system, target)
+    train = groups["lodo"] + groups["lodo_hard"] + groups["fresh"] + groups["fresh2"]
+    m_all, cv_all = fit(train, system, target)
+    m_pool, cv_pool = fit(train, system, target, per_group=True)
     deciders = {"margin": Decider(settings, system, None), "model_lodo": Decider(settings, system, m_lodo),
-                "model": Decider(settings, system, m_all)}
+                "model_per_group": Decider(settings, system, m_pool), "model": Decider(settings, system, m_all)}
     sets: dict[str, object] = {}
     for g in GROUPS:
         sec: dict[str, object] = {}
@@ -157,7 +161,8 @@ def evaluate(settings: Settings, system: LabelSystem, groups: dict[str, list[Ite
                                                for k in ("auto_precision", "decided_share")}
                                            for g in GROUPS}})
     return {"sets": sets, "curve": sorted(curve, key=lambda r: float(str(r["threshold"]))),
-            "models": {"model_lodo": {"threshold": m_lodo.threshold, "cv": cv_lodo,
+            "models": {"model_per_group": {"threshold": m_pool.threshold, "cv": cv_pool},
+                       "model_lodo": {"threshold": m_lodo.threshold, "cv": cv_lodo,
                                       "coef": dict(zip(m_lodo.features, (round(c, 3) for c in m_lodo.coef),
                                                        strict=True))},
                        "model": {"threshold": m_all.threshold, "cv": cv_all,
@@ -225,12 +230,14 @@ def render(r: dict[str, object]) -> str:
              "Accept decisions on the same candidates: `margin` = the hand-set rule (the fallback without a model "
              "file); `model_lodo` = calibrated model trained on the curated LODO decisions only (threshold "
              f"{ml['threshold']:.3f}); `model` = trained on LODO + fresh + fresh2 (threshold {m['threshold']:.3f}; "
-             "what `make map-accept` writes; its fresh / fresh2 rows are in-sample). Thresholds: lowest "
-             "probability with grouped-CV precision >= 0.99.", ""]
+             "what `make map-accept` writes; its fresh / fresh2 rows are in-sample; threshold: lowest probability "
+             "with pooled grouped-CV precision >= 0.99); `model_per_group` = the same model with a threshold that "
+             "must reach 0.99 in every training group's CV (threshold "
+             f"{models['model_per_group']['threshold']:.3f}; tried after the session's first judged run).", ""]
     for g in GROUPS:
         sec = sets[g]
         lines += [f"## {g}", "", *HEAD]
-        lines += [_line(name, sec[name]) for name in ("margin", "model_lodo", "model")]
+        lines += [_line(name, sec[name]) for name in ("margin", "model_lodo", "model_per_group", "model")]
         pv = sec["per_vocabulary"]
         if pv:
             lines += ["", "Per vocabulary (margin / model):", "", *HEAD]
@@ -243,7 +250,7 @@ def render(r: dict[str, object]) -> str:
             lines += ["", f"Top-1 misses: {len(sec['top1_misses'])}", "", *[f"- {e}" for e in sec["top1_misses"]]]
         lines.append("")
     lines += ["## Grouped cross-validation of the models (out-of-fold, folds by dataset / vocabulary)", ""]
-    for name in ("model_lodo", "model"):
+    for name in ("model_lodo", "model_per_group", "model"):
         cv = models[name]["cv"]
         lines.append(f"- {name}: {cv['examples']} examples, threshold {cv['threshold']:.4f}, CV P(auto) "
                      f"{cv['cv_auto_precision']:.3f}, CV decided share {cv['cv_decided_share']:.3f}; by group: "
@@ -274,4 +281,4 @@ if __name__ == "__main__":
     print({k: res[k] for k in ("judged_set", "labels", "top1", "auto_precision", "auto_recall", "decided_share")})
     for g, sec in res["sets"].items():  # type: ignore[attr-defined]
         print(g, {name: {k: sec[name][k] for k in ("top1", "auto_precision", "decided_share")}
-                  for name in ("margin", "model_lodo", "model")})
+                  for name in ("margin", "model_lodo", "model_per_group", "model")})
