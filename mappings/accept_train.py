@@ -81,12 +81,13 @@ def hide_spellings(system: LabelSystem, dataset: str) -> LabelSystem:
 
 def lodo_examples(settings: Settings, system: LabelSystem, encoder: TextEncoder, osm: OsmVocab,
                   weights: Weights | None = None, legends: bool | None = None, hard: bool = False,
-                  k: int | None = None) -> list[Example]:
-    """One example per curated (dataset, label): candidates from the label system without that dataset."""
+                  k: int | None = None, datasets: Sequence[str] | None = None) -> list[Example]:
+    """One example per curated (dataset, label): candidates from the label system without that dataset.
+    ``datasets``: only these folds (default: every curated dataset)."""
     w = weights or Weights(settings.sim_text_weight, settings.sim_struct_weight)
     wiki = WikiSummaries(settings, online=False)
     out: list[Example] = []
-    for ds in sorted({m.dataset for m in system.mappings}):
+    for ds in sorted(set(datasets) if datasets is not None else {m.dataset for m in system.mappings}):
         reduced = hide_spellings(system, ds) if hard else hide_dataset(system, ds)
         model = build_model(settings, reduced, encoder, osm, w, wiki, legends=legends)
         gold: dict[str, str] = {}

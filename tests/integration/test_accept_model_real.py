@@ -10,7 +10,7 @@ import pytest
 
 from embeddings.text import TextEncoder
 from mappings.accept_model import FeatureMaker
-from mappings.accept_train import fit, gold_examples
+from mappings.accept_train import fit, gold_examples, lodo_examples
 from mappings.merge import accept_model_for, build_model, merge_new_labels
 from mappings.osm import load_osm_vocab
 from ontology.store import load_label_system
@@ -56,3 +56,22 @@ def test_accept_model_on_real_candidates(settings: Settings, tmp_path: Path) -> 
         assert all("accept_probability" not in d.candidates[0] for d in margin if d.candidates)
     finally:
         enc.close()
+
+
+def test_lodo_examples_of_a_real_fold(settings: Settings) -> None:
+    """The training examples: a curated dataset mapped against the label system without it (plain and with its
+    spellings hidden), gold = its curated mapping."""
+    system = load_label_system(settings.ontology_dir)
+    enc = TextEncoder(settings)
+    try:
+        osm = load_osm_vocab(settings)
+        plain = lodo_examples(settings, system, enc, osm, datasets=["rsscn7"])
+        hard = lodo_examples(settings, system, enc, osm, hard=True, datasets=["rsscn7"])
+    finally:
+        enc.close()
+    curated = {m.name: m.concept_id for m in system.mappings if m.dataset == "rsscn7"}
+    assert {e.label for e in plain} == set(curated) == {e.label for e in hard}
+    assert all(e.gold == {curated[e.label]} and e.group == "lodo" and len(e.cands) >= 3 for e in plain)
+    assert all(e.group == "lodo_hard" for e in hard)
+    assert sum(e.correct for e in plain) >= len(plain) - 2            # rsscn7 maps well (aGrass is the known miss)
+    assert sum(c.cands[0].lexical for c in hard) <= sum(c.cands[0].lexical for c in plain)
