@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup system-deps venv web servers-up servers-down status demo test test-unit bench bench-scale eval lint clean-runtime
+.PHONY: setup system-deps venv web servers-up servers-down status demo test test-unit bench bench-scale eval map-accept lint clean-runtime
 
 setup: system-deps venv ## install everything (apt packages, virtualenv, Neo4j jars)
 	$(BIN)/rskg servers provision
@@ -67,6 +67,9 @@ eval: servers-up ## quality vs the papers -> benchmarks/results/eval.md + PNG pl
 	$(BIN)/rskg eval supplementary --dataset ucm --truth $(EVAL_DATA)/ucmerced/multilabels.csv
 	$(BIN)/rskg eval expansion
 	$(BIN)/rskg eval report
+
+map-accept: venv ## train the calibrated auto-accept model of label mapping -> $RSKG_HOME/models/map_accept.json
+	$(BIN)/rskg map train-accept --extra benchmarks/data/fresh_vocab --extra benchmarks/data/fresh_vocab2
 
 lint: venv
 	$(BIN)/ruff check .

@@ -16,35 +16,20 @@ and the combined score with augmented-text-only (the paper's text view).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from embeddings.text import TextEncoder
+from mappings.accept_train import hide_dataset
 from mappings.legends import concept_legends
 from mappings.merge import decide
-from mappings.osm import load_osm_vocab, norm
+from mappings.osm import load_osm_vocab
 from mappings.similarity import SimilarityModel, Weights
 from mappings.wiki import WikiSummaries
 from ontology.model import LabelSystem
 from rskg.settings import Settings
 
 RESULTS = Path(__file__).parent / "results" / "mapping.md"
-
-
-def hide_dataset(system: LabelSystem, dataset: str) -> LabelSystem:
-    """The label system as it would be before ``dataset`` arrived (see module doc)."""
-    held = [m for m in system.mappings if m.dataset == dataset]
-    held_norm = {norm(m.name) for m in held}
-    others: dict[str, set[str]] = {}
-    for m in system.mappings:
-        if m.dataset != dataset:
-            others.setdefault(m.concept_id, set()).add(norm(m.name))
-    concepts = {}
-    for cid, c in system.concepts.items():
-        keep = [a for a in c.alt_labels if norm(a) not in held_norm or norm(a) in others.get(cid, set())]
-        concepts[cid] = replace(c, alt_labels=keep)
-    return LabelSystem(concepts=concepts, datasets={k: v for k, v in system.datasets.items() if k != dataset},
-                       mappings=[m for m in system.mappings if m.dataset != dataset], version=system.version)
 
 
 @dataclass

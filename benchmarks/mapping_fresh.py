@@ -1,65 +1,59 @@
 """Label mapping on vocabularies the label system has never seen (issue 16), beside leave-one-dataset-out.
 
-Test sets (never tuned on): ``benchmarks/data/fresh_vocab/*.csv`` (11 published legends / class lists outside
-the 27 curated datasets) and ``benchmarks/data/fresh_vocab2/*.csv`` (6 more, collected in a second pass); the
-gold concept per label was committed before the mapper ran on them (see the READMEs there). The mapper is
-Algorithm 1 as the ingest runs it (``SimilarityModel.candidates`` + ``mappings.merge.decide`` with the settings'
-weights, thresholds and margin) against the full label system.
+Test sets: ``benchmarks/data/fresh_vocab`` (11 published legends / class lists outside the 27 curated datasets),
+``fresh_vocab2`` (6 more) and ``fresh_vocab3`` (7 more, collected in session 15, gold committed before any mapper
+ran on it). The mapper is Algorithm 1 as the ingest runs it (``SimilarityModel.candidates`` + the accept decision
+of ``mappings.merge``) against the full label system; LODO = the 27 curated datasets, each mapped against the
+label system without it (``mappings.accept_train.hide_dataset``), plain and with every altLabel that spells one of
+its labels hidden ("lodo_hard").
 
-Metrics: top-1 (the first candidate is a gold concept), precision of the auto-accepted mappings, recall of the
-auto-accepted mappings (correct autos / labels), decided share (labels auto-accepted, i.e. decided without
-review). Beside them, leave-one-dataset-out (LODO) over the 27 curated datasets (``benchmarks.mapping``'s
-hiding rule): the only numbers the accept rule may be tuned on. Tuning: the 27 datasets are split by a fixed
-seed into a dev half and a check half; the accept rule (threshold, margin) is the one of the grid with the
-largest decided share on the dev half among those with P(auto) >= ``TARGET_PRECISION`` there (ties: the
-stricter rule); the check half and the fresh sets then say how well it carries over. Candidates are computed
-once per label, so the whole threshold x margin curve is measured on the same candidates.
+Accept decisions compared on the same candidates (measured in the same run):
+- ``margin``: the hand-set rule (settings ``map_accept_threshold`` / ``map_accept_margin`` /
+  ``map_accept_hierarchy_margin``; unique lexical match always auto) — the fallback without a model file;
+- ``model_lodo``: the calibrated accept model trained on the curated LODO decisions only (plain + hard);
+- ``model``: trained on LODO + fresh + fresh2 (what ``make map-accept`` / ``rskg map train-accept --extra ...``
+  writes): judged on fresh3 only, the one set it never saw. Its fresh / fresh2 rows are in-sample; the grouped
+  cross-validation's out-of-fold rows are in ``cv``. Threshold: the lowest probability whose pooled out-of-fold
+  precision is >= ``map_accept_target_precision`` (0.99);
+- ``model_per_group``: the same model with a threshold that must reach 0.99 in every training group's out-of-fold
+  examples (tried in session 15 after the first judged run; it reaches it nowhere, so it accepts nothing).
 
-A baseline is measured in the same run: the mapper without the legend text evidence and with the old rule
-(threshold 0.85, no margin).
+Metrics: top-1 (first candidate is a gold concept), precision of the auto-accepted mappings, recall of the
+auto-accepted (correct autos / labels), decided share (auto / labels).
 
-Writes ``benchmarks/results/mapping_fresh.json`` (keys ``auto_precision``, ``top1``, ``decided_share`` over the
-original 11 fresh legends, as issue 16 names them; ``fresh2``, ``lodo``, ``curve``, ``baseline`` beside them)
-and ``mapping_fresh.md``.
+Writes ``benchmarks/results/mapping_fresh.json`` (top-level ``auto_precision``, ``top1``, ``decided_share``: the
+judged set fresh3 with ``model``; per-set sections in ``sets``) and ``mapping_fresh.md``.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from embeddings.text import TextEncoder
+from mappings.accept_model import AcceptModel, FeatureMaker
+from mappings.accept_train import Example, fit, gold_examples, lodo_examples
 from mappings.merge import build_model, is_auto, margin
-from mappings.osm import OsmVocab, load_osm_vocab
-from mappings.similarity import Candidate, SimilarityModel, Weights
+from mappings.osm import load_osm_vocab
+from mappings.similarity import Weights
 from mappings.wiki import WikiSummaries
 from ontology.model import LabelSystem
 from rskg.settings import Settings
 
 HERE = Path(__file__).parent
-SETS = {"fresh": HERE / "data" / "fresh_vocab", "fresh2": HERE / "data" / "fresh_vocab2"}
+SETS = {"fresh": HERE / "data" / "fresh_vocab", "fresh2": HERE / "data" / "fresh_vocab2",
+        "fresh3": HERE / "data" / "fresh_vocab3"}
+JUDGED = "fresh3"
+GROUPS = ("fresh", "fresh2", "fresh3", "lodo", "lodo_hard")
 RESULTS_JSON = HERE / "results" / "mapping_fresh.json"
 RESULTS_MD = HERE / "results" / "mapping_fresh.md"
-TARGET_PRECISION = 0.995
-THRESHOLDS = [round(0.70 + 0.025 * i, 3) for i in range(13)]          # 0.70 .. 1.00
-MARGINS = [0.0, 0.02, 0.05, 0.08, 0.1, 0.15]
-HIER_MARGINS = [0.0, 0.1, 0.15, 0.2]
-SEED = 16
+BEFORE_JSON = HERE / "results" / "mapping_fresh_before_s15.json"
+CURVE = [0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99]
 
-
-@dataclass
-class Item:
-    group: str              # fresh | fresh2 | lodo
-    source: str             # vocabulary file stem or curated dataset id
-    label: str
-    gold: set[str]
-    cands: list[Candidate]
-    description: str = ""
+Item = Example
 
 
 @dataclass
@@ -74,149 +68,105 @@ class Tally:
     misses: list[str] = field(default_factory=list)
 
     def row(self) -> dict[str, float | int]:
-        return {"labels": self.n, "top1": self.top1 / max(self.n, 1),
-                "auto_precision": self.auto_ok / self.auto if self.auto else 0.0,
-                "auto_recall": self.auto_ok / max(self.n, 1), "decided_share": self.auto / max(self.n, 1),
+        return {"labels": self.n, "top1": round(self.top1 / max(self.n, 1), 4),
+                "auto_precision": round(self.auto_ok / self.auto, 4) if self.auto else 0.0,
+                "auto_recall": round(self.auto_ok / max(self.n, 1), 4),
+                "decided_share": round(self.auto / max(self.n, 1), 4),
                 "auto": self.auto, "pending": self.pending, "proposed": self.proposed}
 
 
-def read_gold(path: Path) -> list[tuple[str, set[str], str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return [(r["label"], set(r["gold"].split("|")), (r.get("description") or "").strip())
-                for r in csv.DictReader(fh)]
+class Decider:
+    """auto / pending / proposed of one item under the margin rule (``model`` None) or an accept model."""
+
+    def __init__(self, settings: Settings, system: LabelSystem, model: AcceptModel | None,
+                 threshold: float | None = None) -> None:
+        self.s, self.system, self.model = settings, system, model
+        self.fm = FeatureMaker(system)
+        self.threshold = threshold if threshold is not None else (model.threshold if model else None)
+
+    def auto(self, it: Item) -> bool:
+        if not it.cands:
+            return False
+        if self.model is None:
+            return is_auto(it.cands, self.s.map_accept_threshold, self.s.map_accept_margin,
+                           self.s.map_accept_hierarchy_margin, self.system)
+        assert self.threshold is not None
+        return self.model.probability(self.fm, it.label, it.cands) >= self.threshold
+
+    def status(self, it: Item) -> str:
+        top = it.cands[0] if it.cands else None
+        lex = top is not None and top.lexical and sum(c.lexical for c in it.cands) == 1
+        if top is None or not (top.score >= self.s.map_review_threshold or lex):
+            return "proposed"
+        return "auto" if self.auto(it) else "pending"
 
 
-def fresh_items(model: SimilarityModel, k: int) -> list[Item]:
-    out: list[Item] = []
-    for group, folder in SETS.items():
-        for path in sorted(folder.glob("*.csv")):
-            rows = read_gold(path)
-            labels = [lb for lb, _, _ in rows]
-            descs = [d for _, _, d in rows]
-            for (lb, gold, desc), cands in zip(rows, model.candidates(labels, k, descriptions=descs), strict=True):
-                out.append(Item(group, path.stem, lb, gold, cands, desc))
-    return out
-
-
-def hide_spellings(system: LabelSystem, dataset: str) -> LabelSystem:
-    """``hide_dataset`` plus every altLabel that spells one of the dataset's labels, whoever contributed it:
-    the fold's labels then meet the concepts by their prefLabels and meaning only, as a new vocabulary does
-    (in plain LODO 91 % of the labels find an altLabel another dataset brought)."""
-    from dataclasses import replace
-
-    from benchmarks.mapping import hide_dataset
-    from mappings.osm import norm
-
-    reduced = hide_dataset(system, dataset)
-    held = {norm(m.name) for m in system.mappings if m.dataset == dataset}
-    concepts = {cid: replace(c, alt_labels=[a for a in c.alt_labels if norm(a) not in held])
-                for cid, c in reduced.concepts.items()}
-    return LabelSystem(concepts=concepts, datasets=reduced.datasets, mappings=reduced.mappings,
-                       version=reduced.version)
-
-
-def lodo_items(settings: Settings, system: LabelSystem, encoder: TextEncoder, osm: OsmVocab, weights: Weights,
-               legends: bool, hard: bool = False) -> list[Item]:
-    from benchmarks.mapping import hide_dataset
-
-    wiki = WikiSummaries(settings, online=False)
-    out: list[Item] = []
-    for ds in sorted({m.dataset for m in system.mappings}):
-        reduced = hide_spellings(system, ds) if hard else hide_dataset(system, ds)
-        model = build_model(settings, reduced, encoder, osm, weights, wiki, legends=legends)
-        gold: dict[str, str] = {}
-        for m in system.mappings:
-            if m.dataset == ds:
-                gold.setdefault(m.name, m.concept_id)
-        labels = sorted(gold)
-        for lb, cands in zip(labels, model.candidates(labels, max(3, settings.map_k)), strict=True):
-            out.append(Item("lodo_hard" if hard else "lodo", ds, lb, {gold[lb]}, cands))
-    return out
-
-
-@dataclass(frozen=True)
-class Rule:
-    accept: float
-    margin: float = 0.0
-    hier: float = 0.0
-
-    def as_dict(self) -> dict[str, float]:
-        return {"accept": self.accept, "margin": self.margin, "hierarchy_margin": self.hier}
-
-
-def tally(items: list[Item], rule: Rule, review: float, system: LabelSystem) -> Tally:
+def tally(items: list[Item], dec: Decider) -> Tally:
     t = Tally()
     for it in items:
         t.n += 1
         top = it.cands[0] if it.cands else None
         top_id = top.concept_id if top else None
         t.top1 += top_id in it.gold
-        auto = is_auto(it.cands, rule.accept, rule.margin, rule.hier, system)
-        status = "auto" if auto else "pending" if top is not None and top.score >= review else "proposed"
+        status = dec.status(it)
+        gold = "|".join(sorted(it.gold))
         if top_id not in it.gold:
-            t.misses.append(f"{it.source}: {it.label} -> {top_id} (gold {'|'.join(sorted(it.gold))}; {status})")
-        if auto:
+            t.misses.append(f"{it.source}: {it.label} -> {top_id} (gold {gold}; {status})")
+        if status == "auto":
+            assert top is not None
             t.auto += 1
             t.auto_ok += top_id in it.gold
             if top_id not in it.gold:
-                assert top is not None
-                t.errors.append(f"{it.source}: {it.label} -> {top_id} (gold {'|'.join(sorted(it.gold))}, "
-                                f"{top.score:.2f}, margin {margin(it.cands):.2f})")
+                t.errors.append(f"{it.source}: {it.label} -> {top_id} (gold {gold}, {top.score:.2f}, "
+                                f"margin {margin(it.cands):.2f})")
         t.pending += status == "pending"
         t.proposed += status == "proposed"
     return t
 
 
-def split_datasets(items: list[Item]) -> tuple[set[str], set[str]]:
-    ds = sorted({it.source for it in items})
-    random.Random(SEED).shuffle(ds)
-    return set(ds[: len(ds) // 2]), set(ds[len(ds) // 2:])
-
-
-def grid() -> list[Rule]:
-    return [Rule(a, m, h) for a in THRESHOLDS for m in MARGINS for h in HIER_MARGINS]
-
-
-def choose_rule(dev: list[Item], review: float, system: LabelSystem) -> Rule:
-    """Largest decided share on ``dev`` with P(auto) >= TARGET_PRECISION; ties: the stricter rule."""
-    best: tuple[float, Rule] | None = None
-    for rule in grid():
-        r = tally(dev, rule, review, system).row()
-        if r["auto_precision"] < TARGET_PRECISION:
-            continue
-        key = float(r["decided_share"])
-        if best is None or key > best[0] or (key == best[0] and (rule.accept, rule.margin, rule.hier) >
-                                              (best[1].accept, best[1].margin, best[1].hier)):
-            best = (key, rule)
-    return best[1] if best else Rule(1.0)
-
-
-def curve(groups: dict[str, list[Item]], review: float, system: LabelSystem) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-    for rule in grid():
-        row: dict[str, object] = dict(rule.as_dict())
-        for name, items in groups.items():
-            r = tally(items, rule, review, system).row()
-            row[name] = {"auto_precision": round(float(r["auto_precision"]), 4),
-                         "decided_share": round(float(r["decided_share"]), 4)}
-        rows.append(row)
-    return rows
-
-
-def measure(settings: Settings, system: LabelSystem, encoder: TextEncoder, osm: OsmVocab, legends: bool
-            ) -> dict[str, list[Item]]:
+def measure(settings: Settings, system: LabelSystem, encoder: TextEncoder) -> dict[str, list[Item]]:
+    osm = load_osm_vocab(settings)
     weights = Weights(settings.sim_text_weight, settings.sim_struct_weight)
-    model = build_model(settings, system, encoder, osm, weights, WikiSummaries(settings, online=False),
-                        legends=legends)
-    fresh = fresh_items(model, settings.map_k)
-    return {"fresh": [i for i in fresh if i.group == "fresh"], "fresh2": [i for i in fresh if i.group == "fresh2"],
-            "lodo": lodo_items(settings, system, encoder, osm, weights, legends),
-            "lodo_hard": lodo_items(settings, system, encoder, osm, weights, legends, hard=True)}
+    model = build_model(settings, system, encoder, osm, weights, WikiSummaries(settings, online=False))
+    groups = {g: gold_examples(model, folder, g, settings.map_k) for g, folder in SETS.items()}
+    groups["lodo"] = lodo_examples(settings, system, encoder, osm, weights)
+    groups["lodo_hard"] = lodo_examples(settings, system, encoder, osm, weights, hard=True)
+    return groups
 
 
-def _row(items: list[Item], rule: Rule, review: float, system: LabelSystem) -> dict[str, object]:
-    t = tally(items, rule, review, system)
-    return {**t.row(), "wrong_auto": t.errors}
+def evaluate(settings: Settings, system: LabelSystem, groups: dict[str, list[Item]]) -> dict[str, object]:
+    """Every accept decision on every set (the models trained here, on the same candidates)."""
+    target = settings.map_accept_target_precision
+    m_lodo, cv_lodo = fit(groups["lodo"] + groups["lodo_hard"], system, target)
+    train = groups["lodo"] + groups["lodo_hard"] + groups["fresh"] + groups["fresh2"]
+    m_all, cv_all = fit(train, system, target)
+    m_pool, cv_pool = fit(train, system, target, per_group=True)
+    deciders = {"margin": Decider(settings, system, None), "model_lodo": Decider(settings, system, m_lodo),
+                "model_per_group": Decider(settings, system, m_pool), "model": Decider(settings, system, m_all)}
+    sets: dict[str, object] = {}
+    for g in GROUPS:
+        sec: dict[str, object] = {}
+        for name, dec in deciders.items():
+            t = tally(groups[g], dec)
+            sec[name] = {**t.row(), "wrong_auto": t.errors}
+        sec["top1_misses"] = tally(groups[g], deciders["margin"]).misses
+        sec["per_vocabulary"] = ({src: {name: tally([i for i in groups[g] if i.source == src], dec).row()
+                                        for name, dec in deciders.items()}
+                                  for src in sorted({i.source for i in groups[g]})} if g.startswith("fresh") else {})
+        sets[g] = sec
+    curve = []
+    for thr in [*CURVE, round(m_all.threshold, 4)]:
+        dec = Decider(settings, system, m_all, thr)
+        curve.append({"threshold": thr, **{g: {k: tally(groups[g], dec).row()[k]
+                                               for k in ("auto_precision", "decided_share")}
+                                           for g in GROUPS}})
+    return {"sets": sets, "curve": sorted(curve, key=lambda r: float(str(r["threshold"]))),
+            "models": {"model_per_group": {"threshold": m_pool.threshold, "cv": cv_pool},
+                       "model_lodo": {"threshold": m_lodo.threshold, "cv": cv_lodo,
+                                      "coef": dict(zip(m_lodo.features, (round(c, 3) for c in m_lodo.coef),
+                                                       strict=True))},
+                       "model": {"threshold": m_all.threshold, "cv": cv_all,
+                                 "coef": dict(zip(m_all.features, (round(c, 3) for c in m_all.coef), strict=True))}}}
 
 
 def run(settings: Settings, system: LabelSystem | None = None) -> dict[str, object]:
@@ -224,144 +174,111 @@ def run(settings: Settings, system: LabelSystem | None = None) -> dict[str, obje
         from rskg.label_mapping import load_system
         system = load_system(settings)
     load = os.getloadavg()
-    encoder = TextEncoder(settings)
-    osm = load_osm_vocab(settings)
-    review = settings.map_review_threshold
     t0 = time.perf_counter()
-    base = measure(settings, system, encoder, osm, legends=False)
-    t_base = time.perf_counter() - t0
-    groups = measure(settings, system, encoder, osm, legends=settings.map_legend_evidence)
-    encoder.close()
-    dev_ds, check_ds = split_datasets(groups["lodo"])
-    groups["lodo_dev"] = [i for i in groups["lodo"] if i.source in dev_ds]
-    groups["lodo_check"] = [i for i in groups["lodo"] if i.source in check_ds]
-    groups["lodo_hard_dev"] = [i for i in groups["lodo_hard"] if i.source in dev_ds]
-    groups["lodo_hard_check"] = [i for i in groups["lodo_hard"] if i.source in check_ds]
-    chosen = choose_rule(groups["lodo_dev"], review, system)
-    chosen_hard = choose_rule(groups["lodo_hard_dev"], review, system)
-    rule = Rule(settings.map_accept_threshold, settings.map_accept_margin, settings.map_accept_hierarchy_margin)
-    per = {name: _row(items, rule, review, system) for name, items in groups.items()}
-    per_vocab: dict[str, dict[str, float | int]] = {}
-    for gname in ("fresh", "fresh2"):
-        for src in sorted({i.source for i in groups[gname]}):
-            per_vocab[f"{gname}/{src}"] = tally([i for i in groups[gname] if i.source == src], rule, review,
-                                                system).row()
-    fresh_t = tally(groups["fresh"], rule, review, system)
-    lexical = sum(1 for i in groups["lodo"] if i.cands and i.cands[0].lexical)
-    old = Rule(0.85)
+    encoder = TextEncoder(settings)
+    try:
+        groups = measure(settings, system, encoder)
+    finally:
+        encoder.close()
+    t_cands = time.perf_counter() - t0
+    ev = evaluate(settings, system, groups)
+    sets = ev["sets"]
+    assert isinstance(sets, dict)
+    judged = sets[JUDGED]["model"]
     result: dict[str, object] = {
-        **fresh_t.row(),
-        "wrong_auto": fresh_t.errors,
-        "top1_misses": fresh_t.misses,
-        "fresh2": per["fresh2"],
-        "fresh2_top1_misses": tally(groups["fresh2"], rule, review, system).misses,
-        "lodo": per["lodo"], "lodo_dev": per["lodo_dev"], "lodo_check": per["lodo_check"],
-        "lodo_hard": per["lodo_hard"], "lodo_hard_dev": per["lodo_hard_dev"],
-        "lodo_hard_check": per["lodo_hard_check"],
-        "lodo_lexical_first_share": round(lexical / max(len(groups["lodo"]), 1), 4),
-        "lodo_dev_datasets": sorted(dev_ds), "lodo_check_datasets": sorted(check_ds),
-        "rule": {**rule.as_dict(), "review": review,
-                 "chosen_on_lodo_dev": {**chosen.as_dict(), "target_precision": TARGET_PRECISION},
-                 "chosen_on_lodo_hard_dev": {**chosen_hard.as_dict(), "target_precision": TARGET_PRECISION},
-                 "legend_evidence": settings.map_legend_evidence,
-                 "text_weight": settings.sim_text_weight, "struct_weight": settings.sim_struct_weight},
-        "baseline": {"what": "no legend evidence, accept >= 0.85, no margins (the rule before this change; "
-                             "the plural normalisation of this change included)",
-                     **{name: _row(items, old, review, system) for name, items in base.items()}},
-        "legend_evidence_old_rule": {name: _row(groups[name], old, review, system)
-                                     for name in ("fresh", "fresh2", "lodo", "lodo_hard")},
-        "per_vocabulary": per_vocab,
-        "curve": curve({k: groups[k] for k in ("fresh", "fresh2", "lodo", "lodo_check", "lodo_hard")}, review,
-                       system),
+        **{k: judged[k] for k in ("labels", "top1", "auto_precision", "auto_recall", "decided_share")},
+        "judged_set": JUDGED, "judged_decision": "model (trained on LODO + LODO-hard + fresh + fresh2)",
+        "targets": {"auto_precision": 0.99, "top1": 0.95, "decided_share": 0.85},
+        **ev,
+        "before_session_15": json.loads(BEFORE_JSON.read_text()) if BEFORE_JSON.is_file() else None,
+        "settings": {"map_accept_threshold": settings.map_accept_threshold,
+                     "map_accept_margin": settings.map_accept_margin,
+                     "map_accept_hierarchy_margin": settings.map_accept_hierarchy_margin,
+                     "map_review_threshold": settings.map_review_threshold,
+                     "map_accept_target_precision": settings.map_accept_target_precision,
+                     "map_legend_evidence": settings.map_legend_evidence},
         "label_system_version": system.version,
-        "seconds_baseline": round(t_base, 1), "seconds_total": round(time.perf_counter() - t0, 1),
+        "seconds_candidates": round(t_cands, 1), "seconds_total": round(time.perf_counter() - t0, 1),
         "load_average_at_start": [round(x, 2) for x in load],
-        "machine_note": "shared 2-core machine, 5 helpers running at once",
+        "machine_note": "shared 2-core machine, 4-5 helpers running at once",
     }
     RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_JSON.write_text(json.dumps(result, indent=2) + "\n")
+    RESULTS_JSON.write_text(json.dumps(result, indent=1) + "\n")
     RESULTS_MD.write_text(render(result))
     return result
 
 
+def _line(name: str, x: dict[str, object]) -> str:
+    return (f"| {name} | {x['labels']} | {x['top1']:.3f} | {x['auto_precision']:.3f} | {x['auto_recall']:.3f} "
+            f"| {x['decided_share']:.3f} | {x['pending']} | {x['proposed']} |")
+
+
+HEAD = ["| set | labels | top-1 | P(auto) | R(auto) | decided (auto) share | pending | proposed |",
+        "|---|---|---|---|---|---|---|---|"]
+
+
 def render(r: dict[str, object]) -> str:
-    rule = r["rule"]
-    assert isinstance(rule, dict)
-    ch = rule["chosen_on_lodo_dev"]
-    chh = rule["chosen_on_lodo_hard_dev"]
+    sets, models = r["sets"], r["models"]
+    assert isinstance(sets, dict) and isinstance(models, dict)
+    m, ml = models["model"], models["model_lodo"]
     lines = ["# Label mapping on fresh vocabularies (outside the 27 curated) and leave-one-dataset-out", "",
-             f"Label system {r['label_system_version']}; rule: auto when a unique lexical match, or score >= "
-             f"{rule['accept']} with a lead >= {rule['margin']} over the second candidate and >= "
-             f"{rule['hierarchy_margin']} over any broader/narrower candidate; review >= {rule['review']}; legend "
-             f"text evidence: {rule['legend_evidence']}. Rule chosen on the LODO dev half (largest decided share "
-             f"with P(auto) >= {ch['target_precision']}): accept {ch['accept']}, margin {ch['margin']}, hierarchy "
-             f"margin {ch['hierarchy_margin']}; on the dev half of LODO with every altLabel that spells a fold label "
-             f"hidden: accept {chh['accept']}, margin {chh['margin']}, hierarchy margin {chh['hierarchy_margin']}. "
-             f"LODO: {r['lodo_lexical_first_share']:.0%} of its labels have a "
-             "lexical match first (the concept inventory carries the other datasets' spellings), so LODO says "
-             "little about the non-lexical decisions the fresh sets need. Load average at start "
-             f"{r['load_average_at_start']} (shared 2-core machine, 5 helpers at once). Gold: "
-             "benchmarks/data/fresh_vocab and fresh_vocab2 (written before the mapper ran; never tuned on).", "",
-             "| set | labels | top-1 | P(auto) | R(auto) | decided (auto) share | pending | proposed |",
-             "|---|---|---|---|---|---|---|---|"]
-
-    def line(name: str, x: object) -> str:
-        assert isinstance(x, dict)
-        return (f"| {name} | {x['labels']} | {x['top1']:.3f} | {x['auto_precision']:.3f} | {x['auto_recall']:.3f} "
-                f"| {x['decided_share']:.3f} | {x['pending']} | {x['proposed']} |")
-
-    pv = r["per_vocabulary"]
-    assert isinstance(pv, dict)
-    for name, x in pv.items():
-        lines.append(line(name, x))
-    lines += [line("**fresh (11 legends), all**", r), line("**fresh2 (6 lists), all**", r["fresh2"]),
-              line("**LODO, 27 curated**", r["lodo"]), line("LODO dev half", r["lodo_dev"]),
-              line("LODO check half", r["lodo_check"]),
-              line("**LODO, held-out spellings hidden** (every altLabel equal to a fold label)", r["lodo_hard"]),
-              line("LODO hidden-spellings dev half", r["lodo_hard_dev"]),
-              line("LODO hidden-spellings check half", r["lodo_hard_check"])]
-    base = r["baseline"]
-    assert isinstance(base, dict)
-    lines += ["", f"Baseline in the same run ({base['what']}):", "",
-              "| set | labels | top-1 | P(auto) | R(auto) | decided (auto) share | pending | proposed |",
-              "|---|---|---|---|---|---|---|---|",
-              *[line(k, base[k]) for k in ("fresh", "fresh2", "lodo", "lodo_hard")], "",
-              "Legend evidence alone (the old rule: accept >= 0.85, no margins):", "",
-              "| set | labels | top-1 | P(auto) | R(auto) | decided (auto) share | pending | proposed |",
-              "|---|---|---|---|---|---|---|---|",
-              *[line(k, r["legend_evidence_old_rule"][k])  # type: ignore[index]
-                for k in ("fresh", "fresh2", "lodo", "lodo_hard")],
-              "", "## Trade-off curve (accept threshold x margin x hierarchy margin -> P(auto) / decided share)", "",
-              "Margins 0 / 0.1 and hierarchy margins 0 / 0.15 shown; the full grid is in mapping_fresh.json.", "",
-              "| accept | margin | hier. margin | fresh P | fresh share | fresh2 P | fresh2 share | LODO P | "
-              "LODO share | LODO check P | LODO check share | LODO hidden P | LODO hidden share |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    cv = r["curve"]
-    assert isinstance(cv, list)
-    for row in cv:
-        if row["margin"] not in (0.0, 0.1) or row["hierarchy_margin"] not in (0.0, 0.15):
-            continue
-        cells = [f"{row[g]['auto_precision']:.3f} | {row[g]['decided_share']:.3f}"
-                 for g in ("fresh", "fresh2", "lodo", "lodo_check", "lodo_hard")]
-        lines.append(f"| {row['accept']} | {row['margin']} | {row['hierarchy_margin']} | " + " | ".join(cells) + " |")
-    for title, key in (("Wrong auto-accepted (fresh)", "wrong_auto"), ("Top-1 misses (fresh)", "top1_misses")):
-        lines += ["", f"{title}:", "", *[f"- {e}" for e in r[key]]]  # type: ignore[attr-defined]
-    f2 = r["fresh2"]
-    lo = r["lodo"]
-    assert isinstance(f2, dict) and isinstance(lo, dict)
-    lines += ["", "Wrong auto-accepted (fresh2):", "", *[f"- {e}" for e in f2["wrong_auto"]],
-              "", "Top-1 misses (fresh2):", "", *[f"- {e}" for e in r["fresh2_top1_misses"]],  # type: ignore[attr-defined]
-              "", "Wrong auto-accepted (LODO):", "", *[f"- {e}" for e in lo["wrong_auto"]], ""]
-    return "\n".join(lines)
+             f"Label system {r['label_system_version']}. Judged set: **{r['judged_set']}** (7 legends, gold committed "
+             "before any mapper ran on it) with the calibrated accept model trained on LODO + LODO-hard + fresh + "
+             f"fresh2: **P(auto) {r['auto_precision']:.3f}, top-1 {r['top1']:.3f}, decided share "
+             f"{r['decided_share']:.3f}** (targets 0.99 / 0.95 / 0.85). Load average at start "
+             f"{r['load_average_at_start']} ({r['machine_note']}); {r['seconds_total']} s.", "",
+             "Accept decisions on the same candidates: `margin` = the hand-set rule (the fallback without a model "
+             "file); `model_lodo` = calibrated model trained on the curated LODO decisions only (threshold "
+             f"{ml['threshold']:.3f}); `model` = trained on LODO + fresh + fresh2 (threshold {m['threshold']:.3f}; "
+             "what `make map-accept` writes; its fresh / fresh2 rows are in-sample; threshold: lowest probability "
+             "with pooled grouped-CV precision >= 0.99); `model_per_group` = the same model with a threshold that "
+             "must reach 0.99 in every training group's CV (threshold "
+             f"{models['model_per_group']['threshold']:.3f}; tried after the session's first judged run).", ""]
+    for g in GROUPS:
+        sec = sets[g]
+        lines += [f"## {g}", "", *HEAD]
+        lines += [_line(name, sec[name]) for name in ("margin", "model_lodo", "model_per_group", "model")]
+        pv = sec["per_vocabulary"]
+        if pv:
+            lines += ["", "Per vocabulary (margin / model):", "", *HEAD]
+            for src, rows in pv.items():
+                lines += [_line(f"{src} (margin)", rows["margin"]), _line(f"{src} (model)", rows["model"])]
+        for name in ("margin", "model"):
+            errs = sec[name]["wrong_auto"]
+            lines += ["", f"Wrong auto-accepted ({name}): {len(errs)}", "", *[f"- {e}" for e in errs]]
+        if g.startswith("fresh"):
+            lines += ["", f"Top-1 misses: {len(sec['top1_misses'])}", "", *[f"- {e}" for e in sec["top1_misses"]]]
+        lines.append("")
+    lines += ["## Grouped cross-validation of the models (out-of-fold, folds by dataset / vocabulary)", ""]
+    for name in ("model_lodo", "model_per_group", "model"):
+        cv = models[name]["cv"]
+        lines.append(f"- {name}: {cv['examples']} examples, threshold {cv['threshold']:.4f}, CV P(auto) "
+                     f"{cv['cv_auto_precision']:.3f}, CV decided share {cv['cv_decided_share']:.3f}; by group: "
+                     + "; ".join(f"{g} P {x['auto_precision']:.3f} / share {x['decided_share']:.3f}"
+                                 for g, x in cv["cv_by_group"].items()))
+    lines += ["", "Coefficients of `model` (standardised features): "
+              + ", ".join(f"{k} {v:+.2f}" for k, v in m["coef"].items()), "",
+              "## Threshold curve of `model` (P(auto) / decided share)", "",
+              "| threshold | " + " | ".join(f"{g} P | {g} share" for g in GROUPS) + " |",
+              "|---" * (1 + 2 * len(GROUPS)) + "|"]
+    curve = r["curve"]
+    assert isinstance(curve, list)
+    for row in curve:
+        lines.append(f"| {row['threshold']} | " + " | ".join(
+            f"{row[g]['auto_precision']:.3f} | {row[g]['decided_share']:.3f}" for g in GROUPS) + " |")
+    before = r.get("before_session_15")
+    if isinstance(before, dict):
+        lines += ["", "## Before this session (same sets, mapper as of commit e5aa865, margin rule)", "", *HEAD]
+        lines += [_line(g, x) for g, x in before["sets"].items()]
+        lines += ["", str(before.get("note", ""))]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
     from rskg.settings import load_settings
 
     res = run(load_settings())
-    print({k: res[k] for k in ("labels", "top1", "auto_precision", "auto_recall", "decided_share")})
-    for key in ("fresh2", "lodo", "lodo_check", "lodo_hard"):
-        x = res[key]
-        assert isinstance(x, dict)
-        print(key, {k: x[k] for k in ("labels", "top1", "auto_precision", "decided_share")})
-    print("chosen on LODO dev:", res["rule"]["chosen_on_lodo_dev"])  # type: ignore[index]
+    print({k: res[k] for k in ("judged_set", "labels", "top1", "auto_precision", "auto_recall", "decided_share")})
+    for g, sec in res["sets"].items():  # type: ignore[attr-defined]
+        print(g, {name: {k: sec[name][k] for k in ("top1", "auto_precision", "decided_share")}
+                  for name in ("margin", "model_lodo", "model_per_group", "model")})

@@ -3,10 +3,12 @@
 For each source label: GET_SIMILAR_LABEL → the k nearest concepts with ``score = a·text + b·struct``
 (``mappings.similarity``), then a three-way decision instead of the paper's single threshold:
 
-- a unique lexical match (normalised label = a concept's prefLabel/altLabel, one concept only), or
+- with the calibrated accept model (``mappings.accept_model``, file ``rskg.artifacts.accept_model_path``,
+  setting ``map_accept_model``): its probability that the first candidate is right ≥ the model's threshold
+  → ``auto`` (accepted without review; MAPS_TO status "auto"). Without a model file, the margin rule: a unique
+  lexical match (normalised label = a concept's prefLabel/altLabel, one concept only), or
   score ≥ ``map_accept_threshold`` with a lead of at least ``map_accept_margin`` over the second
-  candidate and of ``map_accept_hierarchy_margin`` over any broader / narrower candidate → ``auto``
-  (accepted without review; MAPS_TO status "auto");
+  candidate and of ``map_accept_hierarchy_margin`` over any broader / narrower candidate → ``auto``;
 - ``map_review_threshold`` ≤ score < accept → ``pending`` (review queue, `rskg map review`);
 - score < review → ``proposed``: a new concept is proposed under parent P, where P is the concept
   whose children and itself collect the most candidate score (Σ score of candidates c with
@@ -19,9 +21,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Literal
 
 from embeddings.text import TextEncoder
 from mappings import decisions as D
+from mappings.accept_model import AcceptModel, FeatureMaker, load_if_present
 from mappings.cooccurrence import ancestors
 from mappings.decisions import MappingDecision
 from mappings.legends import concept_legends
@@ -30,8 +34,11 @@ from mappings.similarity import Candidate, SimilarityModel, Weights
 from mappings.vocab_file import check_labels
 from mappings.wiki import WikiSummaries
 from ontology.model import LabelSystem
+from rskg.artifacts import accept_model_path
 from rskg.errors import ValidationError
 from rskg.settings import Settings
+
+FROM_SETTINGS: Literal["settings"] = "settings"
 
 
 def check_dataset_id(dataset_id: str) -> str:
@@ -113,14 +120,28 @@ def is_auto(cands: Sequence[Candidate], accept: float, min_margin: float = 0.0, 
     return system is None or min_hierarchy_margin <= 0 or hierarchy_margin(cands, system) >= min_hierarchy_margin
 
 
+def accept_model_for(settings: Settings) -> AcceptModel | None:
+    """The calibrated accept model when the settings use it and its file exists, else None (margin rule)."""
+    return load_if_present(accept_model_path(settings)) if settings.map_accept_model else None
+
+
 def decide(dataset: str, label: str, cands: list[Candidate], system: LabelSystem, accept: float,
            review: float, author: str = "rskg", min_margin: float = 0.0,
-           min_hierarchy_margin: float = 0.0) -> MappingDecision:
+           min_hierarchy_margin: float = 0.0, accept_model: AcceptModel | None = None,
+           features: FeatureMaker | None = None) -> MappingDecision:
+    """``accept_model``: decide auto vs pending by its probability (``features``: a FeatureMaker of ``system``,
+    built here when not given); None: the margin rule (``accept``, ``min_margin``, ``min_hierarchy_margin``)."""
     evidence = [c.as_dict() for c in cands]
     top = cands[0] if cands else None
     unique_lexical = top is not None and top.lexical and sum(c.lexical for c in cands) == 1
     if top is not None and (top.score >= review or unique_lexical):
-        status = D.AUTO if is_auto(cands, accept, min_margin, min_hierarchy_margin, system) else D.PENDING
+        if accept_model is not None:
+            p = accept_model.probability(features or FeatureMaker(system), label, cands)
+            evidence[0]["accept_probability"] = round(p, 4)
+            auto = p >= accept_model.threshold
+        else:
+            auto = is_auto(cands, accept, min_margin, min_hierarchy_margin, system)
+        status = D.AUTO if auto else D.PENDING
         # a pending label may have no equivalent after all: it carries the placement a reviewer can accept
         # as a new concept (``rskg map accept ID --parent/--label``), with the same reason as a proposal
         place = proposed_parent(cands, system) if status == D.PENDING else None
@@ -149,10 +170,12 @@ def build_model(settings: Settings, system: LabelSystem, encoder: TextEncoder, o
 def merge_new_labels(dataset_id: str, labels: Sequence[str], label_system: LabelSystem, encoder: TextEncoder,
                      settings: Settings, osm: OsmVocab, *, model: SimilarityModel | None = None,
                      existing: dict[str, MappingDecision] | None = None, k: int | None = None,
-                     author: str = "rskg", descriptions: dict[str, str] | None = None) -> list[MappingDecision]:
+                     author: str = "rskg", descriptions: dict[str, str] | None = None,
+                     accept_model: AcceptModel | None | Literal["settings"] = FROM_SETTINGS) -> list[MappingDecision]:
     """Decide every label (validated first: non-empty, unique). ``existing`` = current decisions of
     the dataset; the human ones are returned unchanged. ``descriptions``: label -> its own definition
-    (text evidence). Nothing is stored here."""
+    (text evidence). ``accept_model``: the calibrated accept model ("settings": the file at
+    ``accept_model_path`` if ``map_accept_model`` and it exists; None: the margin rule). Nothing is stored here."""
     ds = check_dataset_id(dataset_id)
     names = check_labels(list(labels), f"dataset {ds}")
     model = model or build_model(settings, label_system, encoder, osm)
@@ -161,6 +184,9 @@ def merge_new_labels(dataset_id: str, labels: Sequence[str], label_system: Label
     descs = [(descriptions or {}).get(n, "") for n in todo]
     cands = (dict(zip(todo, model.candidates(todo, k or settings.map_k, descriptions=descs), strict=True))
              if todo else {})
+    am = accept_model_for(settings) if accept_model == FROM_SETTINGS else accept_model
+    assert not isinstance(am, str)
+    fm = FeatureMaker(label_system) if am is not None else None
     out = []
     for n in names:
         if n not in cands:
@@ -168,5 +194,5 @@ def merge_new_labels(dataset_id: str, labels: Sequence[str], label_system: Label
             continue
         out.append(decide(ds, n, cands[n], label_system, settings.map_accept_threshold,
                           settings.map_review_threshold, author, settings.map_accept_margin,
-                          settings.map_accept_hierarchy_margin))
+                          settings.map_accept_hierarchy_margin, am, fm))
     return out

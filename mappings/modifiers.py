@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from mappings.heads import singular as _singular
 from ontology.normalize import words
 
 CONFLICT_FACTOR = 0.6     # score factor of a candidate that contradicts a modifier of the label
@@ -55,10 +56,6 @@ _BAG_STOP = frozenset({"and", "or", "of", "the", "with", "a"})
 
 
 C = TypeVar("C", bound=Any)     # a frozen dataclass with concept_id, score, lexical (mappings.similarity.Candidate)
-
-
-def _singular(w: str) -> str:
-    return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")) else w
 
 
 def modifiers(text: str) -> tuple[dict[str, str], list[str]]:

@@ -28,6 +28,7 @@ from typing import Literal
 import numpy as np
 
 from embeddings.text import LabelIndex, TextEncoder
+from mappings import heads as H
 from mappings import modifiers as M
 from mappings.legends import legend_text
 from mappings.osm import OsmVocab, norm
@@ -78,11 +79,9 @@ class Weights:
 
 
 def _squash(name: str) -> str:
-    """Spaces removed, English plural dropped ("beaches" -> "beach", "forests" -> "forest")."""
-    n = norm(name).replace(" ", "")
-    if n.endswith("es") and n[:-2].endswith(("ch", "sh", "x", "ss", "z")):
-        n = n[:-2]
-    return n[:-1] if n.endswith("s") else n
+    """Spaces removed, every English plural word made singular ("beaches" -> "beach", "buses" -> "bus",
+    "water bodies" -> "waterbody"; ``mappings.heads.singular``)."""
+    return "".join(H.singular(w) for w in norm(name).split())
 
 
 @dataclass
@@ -216,7 +215,7 @@ class SimilarityModel:
                 sc = self.weights.combine(t, s, bool(prof.tags), bool(tags))
                 cands.append(Candidate(cid, float(sc), float(t), float(s), is_lex))
             cands.sort(key=lambda c: (not c.lexical, -c.score, c.concept_id))
-            out.append(M.rerank(lb, cands, self.pref, heads)[:k])
+            out.append(H.rerank(lb, M.rerank(lb, cands, self.pref, heads), self.names)[:k])
         return out
 
     def _legend_pool(self, name_best: np.ndarray, n: int) -> set[str]:

@@ -8,6 +8,7 @@ Derived data of record (rebuilt by ``rskg sync`` / ingest when missing):
   ``home/index/image.npz``            FAISS image index (:func:`image_index_path`, lock :func:`image_index_lock_path`)
   ``home/index/prototypes.npz``       label prototypes (:func:`prototypes_path`)
   ``home/models/image_head.pt``       fine-tuned projection head (:func:`head_path`)
+  ``home/models/map_accept.json``     calibrated auto-accept model of label mapping (:func:`accept_model_path`)
   ``home/labelling/<dataset>/``       prepared labelling artefacts (:func:`labelling_dir`)
 Caches (safe to delete; recomputed on demand) under ``home/cache``: see the ``*_cache`` functions.
 """
@@ -21,6 +22,7 @@ from rskg.settings import Settings
 IMAGE_INDEX_FILE = "image.npz"
 PROTOTYPE_FILE = "prototypes.npz"
 HEAD_FILE = "image_head.pt"
+ACCEPT_MODEL_FILE = "map_accept.json"
 
 
 # --- derived data ------------------------------------------------------------------------------------------
@@ -39,6 +41,11 @@ def prototypes_path(settings: Settings) -> Path:
 def head_path(home: Path) -> Path:
     """The projection head file under a runtime folder (``settings.home``)."""
     return home / "models" / HEAD_FILE
+
+
+def accept_model_path(settings: Settings) -> Path:
+    """The label mapping's calibrated accept model (``rskg map train-accept``; absent: the margin rule)."""
+    return settings.home / "models" / ACCEPT_MODEL_FILE
 
 
 def labelling_root(settings: Settings) -> Path:

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
                                      "second's for an auto-accept (a unique lexical match needs none)")
     map_accept_hierarchy_margin: float = Field(0.1, description="least lead over any broader or narrower "
                                                "candidate concept for an auto-accept (not for lexical matches)")
+    map_accept_model: bool = Field(True, description="decide auto-accepts with the calibrated accept model "
+                                   "(home/models/map_accept.json, `rskg map train-accept`) when its file exists; "
+                                   "else, or when False, by the threshold + margin rule above")
+    map_accept_target_precision: float = Field(0.99, description="precision of the auto-accepts the accept "
+                                               "model's threshold is set for (grouped cross-validation)")
     map_review_threshold: float = Field(0.5, description="below it a new concept is proposed instead")
     map_legend_evidence: bool = Field(True, description="use the LCCS/CORINE/ESA/WorldCover legends' class names "
                                       "and descriptions (vocab/lccs) as text evidence for the concepts they link")

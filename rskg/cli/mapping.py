@@ -56,6 +56,28 @@ def add(vocab_file: Path = typer.Argument(..., help=".yaml/.yml list, .csv (labe
     typer.echo(f"{len(decisions)} labels, {len(stored)} decisions stored; {counts}")
 
 
+@app.command("train-accept")
+def train_accept(extra: list[Path] = typer.Option([], "--extra", help="folder of gold vocabularies "
+                                                  "(label,gold CSV files) added to the training data; repeatable"),
+                 target: float | None = typer.Option(None, "--target", help="precision the threshold is set "
+                                                     "for (default: setting map_accept_target_precision)")) -> None:
+    """Train the calibrated auto-accept model on the curated leave-one-dataset-out decisions (no servers needed)."""
+    from embeddings.text import TextEncoder
+    from mappings.accept_train import train
+    from mappings.osm import load_osm_vocab
+    from rskg.artifacts import accept_model_path
+    from rskg.label_mapping import load_system
+
+    settings = load_settings()
+    encoder = TextEncoder(settings)
+    try:
+        model, report = train(settings, load_system(settings), encoder, load_osm_vocab(settings), extra, target)
+    finally:
+        encoder.close()
+    path = model.save(accept_model_path(settings))
+    typer.echo(f"accept model -> {path}: threshold {model.threshold:.4f}; {report}")
+
+
 @app.command("review")
 def review_cmd(dataset: str | None = typer.Option(None, "--dataset", "-d"),
                all_: bool = typer.Option(False, "--all", help="every current decision, not only open ones")) -> None:
