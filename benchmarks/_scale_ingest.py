@@ -95,18 +95,45 @@ def ingest_ucm(settings: Settings) -> dict[str, Any]:
 SIZES = {"1k": 100, "5k": 500, "27k": None}      # EuroSAT RGB full, images per class (10 classes)
 
 
-def ingest_sizes(settings: Settings, sizes: list[str]) -> dict[str, Any]:
-    """Ingest time per dataset size, local engine, with features (EuroSAT full; 'all' = every folder)."""
+def ingest_sizes(settings: Settings, sizes: list[str], engine: str = "local") -> dict[str, Any]:
+    """Ingest time per dataset size, with features (EuroSAT full). ``engine`` "ray": decoding on a real two-node
+    local Ray cluster (``ray start --head`` + ``ray start --address``, one CPU each, started and stopped here; the
+    driver encodes and writes the stores as with the local engine)."""
     out: dict[str, Any] = {}
-    with temp_home(settings, "rskg-bench-sizes-") as s, Services(s) as svc:
+    with temp_home(settings, "rskg-bench-sizes-") as s, Services(s) as svc, _cluster(s, engine) as address:
         extractor = default_extractor(s, "onnx")
         for size in sizes:
-            ds = f"bench_scale_eurosat_{size}"
+            ds = f"bench_scale_eurosat_{size}_{engine}"
             opts = IngestOptions(url=str(s.data_dir / "eurosat_rgb_full"), dataset="eurosat_full", dataset_id=ds,
-                                 limit=SIZES[size], progress=False, batch_size=BATCH, workers=WORKERS)
+                                 limit=SIZES[size], progress=False, batch_size=BATCH, workers=WORKERS,
+                                 engine=engine, address=address)
             drop_dataset(svc, ds, [])
             try:
-                out[size] = e2e_run(svc, opts, extractor)
+                out[size] = {**e2e_run(svc, opts, extractor), "engine": engine,
+                             **({"ray_nodes": 2, "cpus_per_node": 1} if engine == "ray" else {})}
             finally:
                 drop_dataset(svc, ds, [])
     return out
+
+
+@contextmanager
+def _cluster(s: Settings, engine: str) -> Iterator[str | None]:
+    if engine != "ray":
+        yield None
+        return
+    import sys
+
+    from rskg.servers.common import port_bindable
+    from rskg.servers.ray_local import RayLocalCluster, token_file
+
+    if "ray" in sys.modules:   # Ray reads RAY_AUTH_* once, at import (see rskg.ingest.engine._connect)
+        raise RuntimeError("run the sizes_ray section in a process of its own (`--only sizes_ray`)")
+    port = next(p for p in range(6600, 6800) if port_bindable("127.0.0.1", p))
+    cl = RayLocalCluster(load_settings(home=s.home, data_dir=s.data_dir, ray_port=port))
+    # before up(): it imports ray here (alive_nodes); the token file it names is written by up()
+    os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token_file(cl.s))})
+    cl.up(nodes=2, cpus_per_node=1)
+    try:
+        yield cl.address
+    finally:
+        cl.down()
