@@ -270,7 +270,44 @@ def write(r: dict[str, Any], out: Path = OUT) -> None:
     js_path.write_text(json.dumps(js, indent=1, default=float) + "\n", encoding="utf-8")
 
 
+LODO = REPO_ROOT / "benchmarks" / "results" / "eval_crossdataset_lodo"
+LODO_SECTION = "## Ranking chosen on inner folds (subsampled corpus, `python -m benchmarks lodo_inner`)"
+
+
+def write_lodo_section(r: dict[str, Any], base: Path = LODO) -> None:
+    """The choice and its LODO numbers as a section of eval_crossdataset_lodo.md and its JSON (key
+    ``scoring_inner_folds``: chosen, macro_map, macro_p_at_r065, per target, today's beside); the full-corpus
+    keys stay as `rskg eval crossdataset --lodo` wrote them."""
+    md_path, js_path = base.with_suffix(".md"), base.with_suffix(".json")
+    md = md_path.read_text(encoding="utf-8")
+    if LODO_SECTION in md:
+        head, tail = md.split(LODO_SECTION, 1)
+        nxt = tail.find("\n## ")
+        md = head.rstrip() + "\n" + (tail[nxt:] if nxt >= 0 else "")
+    bp = r["best_inner_product_family"]
+    js = json.loads(js_path.read_text(encoding="utf-8"))
+    pick = {k: {"macro_map": r["outer_macro_map"][k], "macro_p_at_r065": r["outer_macro_p_at_r065"][k],
+                "per_target": r["outer_per_target"][k], "inner_macro_map": r["inner_macro_map"][k]}
+            for k in (bp, TODAY, r["best_inner"], "pretrained prototypes k=10")}
+    js["scoring_inner_folds"] = {"chosen": bp, "today": TODAY, "best_overall": r["best_inner"],
+                                 "corpus": f"subsampled, cap {r['cap']} per reader ({r['n_images']} images)",
+                                 "macro_map": pick[bp]["macro_map"], "macro_p_at_r065": pick[bp]["macro_p_at_r065"],
+                                 "per_target": pick[bp]["per_target"], "variants": pick}
+    js_path.write_text(json.dumps(js, indent=2, default=float) + "\n", encoding="utf-8")
+    rows = "".join(f"| {k} | {v['inner_macro_map']:.3f} | {v['macro_map']:.3f} | {v['macro_p_at_r065']:.3f} |\n"
+                   for k, v in pick.items())
+    md_path.write_text(md.rstrip() + "\n\n" + LODO_SECTION + "\n\n"
+                       f"The tables above are the last full-corpus run (ranking by the head embedding's prototypes, "
+                       f"today's 'head' column). The product now ranks by **{bp}** "
+                       "(rskg.retrieval.scoring; the 'head score' column of the next full run), chosen on inner folds "
+                       f"of the subsampled corpus ({r['n_images']} images, short heads, load {r['load']}); LODO "
+                       "numbers of that corpus, same run:\n\n| ranking | inner-fold macro mAP | LODO macro mAP | "
+                       "LODO P@R≥0.65 |\n| --- | --- | --- | --- |\n" + rows +
+                       "\nFull table: benchmarks/results/lodo_variants.md.\n", encoding="utf-8")
+
+
 def run(settings: Settings, out: Path = OUT) -> dict[str, Any]:
     r = evaluate(settings)
     write(r, out)
+    write_lodo_section(r)
     return r
