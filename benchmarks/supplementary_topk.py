@@ -17,7 +17,8 @@ Both variants run the product's supplementary step (:func:`rskg.retrieval.supple
 prototypes per concept, k_per_prototype 20):
 - before: pretrained EfficientNet-lite0 multi-scale features, cosine floor 0.6 (the old default);
 - after: the concept head's embedding, calibrated admission (:mod:`rskg.retrieval.admission`, before the
-  cut) and the same cosine floor (the product default); "after, no floor" drops the floor.
+  cut) and the same cosine floor (the product default), hits ranked by the product's score (the cosine fused
+  with the head's P(concept), :func:`rskg.retrieval.scoring.concept_score`); "after, no floor" drops the floor.
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ def _fold_hits(feats: np.ndarray, pool: np.ndarray, members: np.ndarray, concept
                version: str, floor: float, admitted: bool, fold: str) -> tuple[list[Hit], int | None]:
     from embeddings.faiss_index import VectorIndex
     from embeddings.prototypes import kmeans_prototypes
-    from rskg.retrieval.admission import admissible, admit
-    from rskg.retrieval.supplementary import Query, search
+    from rskg.retrieval.admission import admissible, admit, probabilities
+    from rskg.retrieval.supplementary import Query, hit_score, search
 
     rows = np.flatnonzero(pool)
     if not members.any() or not len(rows):
@@ -70,10 +71,12 @@ def _fold_hits(feats: np.ndarray, pool: np.ndarray, members: np.ndarray, concept
     protos = kmeans_prototypes(feats[members], N_PROTOTYPES)
     queries = [Query(concept, concept, f"{concept}:{i}", v, 0.0, (concept,)) for i, v in enumerate(protos)]
     adm = admissible(svc, index, [concept], []) if admitted else {}
-    found = search(index, queries, K_PER_PROTOTYPE, None, {}, floor, limit=TOP, admitted=adm)
+    proba = probabilities(svc, index, [concept]) if admitted else {}
+    found = search(index, queries, K_PER_PROTOTYPE, None, {}, floor, limit=TOP, admitted=adm, probability=proba)
     if admitted:
         found = admit(svc, index, found, [])
-    hits = sorted((Hit(int(sid), ev.similarity, fold) for (sid, _), ev in found.items()),
+    # the product's ranking score: the cosine, fused with the head's P(concept) when the head admits
+    hits = sorted((Hit(int(sid), hit_score(ev), fold) for (sid, _), ev in found.items()),
                   key=lambda h: (-h.score, h.row))
     return hits[:TOP], (len(adm[concept]) if concept in adm else None)
 

@@ -12,8 +12,11 @@ For every target family T (UCMerced, EuroSAT, NWPU, RSSCN7, GID; :mod:`rskg.head
    for lake) are left out of that concept's ranking.
 
 Average precision and the best precision at recall >= 0.65 per (target, concept); per-target and macro means
-(over all (target, concept) cells). The same prototypes and rankings with the pretrained backbone feature
-and with the head's own probability for C are reported beside it, in the same run. EuroSAT targets are its
+(over all (target, concept) cells). Four rankings per cell, in the same run: the pretrained backbone feature's
+prototypes, the head embedding's prototypes ("concept head"), the head's own probability for C ("concept
+head P(C)") and the product's score, the prototype cosine fused with P(C) ("concept head score",
+:func:`rskg.retrieval.scoring.concept_score`, what supplementary retrieval ranks by; ``macro_map`` and
+``macro_p_at_r065`` of :meth:`LodoResult.summary` are this variant's). EuroSAT targets are its
 held-out test-split subsample; the other families are ranked whole.
 """
 
@@ -33,11 +36,13 @@ from rskg.headtrain.corpus import FAMILIES, Corpus
 from rskg.headtrain.fit import fit, vocab_labels
 from rskg.headtrain.targets import Resolver, concept_targets
 from rskg.headtrain.train import ConceptTrainConfig
+from rskg.retrieval.scoring import concept_score
 
 log = logging.getLogger(__name__)
 RECALL = 0.65
 MIN_MEMBERS = 5
-VARIANTS = ("pretrained", "concept head", "concept head P(C)")
+VARIANTS = ("pretrained", "concept head", "concept head P(C)", "concept head score")
+PRODUCT = "concept head score"
 
 
 @dataclass
@@ -69,8 +74,11 @@ class LodoResult:
         per = {t: {v: {"map": round(self.macro(v, t), 4), "p_at_r065": round(self.macro(v, t, "p"), 4)}
                    for v in VARIANTS} | {"n_concepts": sum(c.target == t for c in self.cells)}
                for t in self.targets()}
-        return {"macro_map": round(self.macro("concept head"), 4),
-                "macro_p_at_r065": round(self.macro("concept head", key="p"), 4),
+        return {"macro_map": round(self.macro(PRODUCT), 4),
+                "macro_p_at_r065": round(self.macro(PRODUCT, key="p"), 4),
+                "scoring": PRODUCT,
+                "head_prototype_macro_map": round(self.macro("concept head"), 4),
+                "head_prototype_macro_p_at_r065": round(self.macro("concept head", key="p"), 4),
                 "pretrained_macro_map": round(self.macro("pretrained"), 4),
                 "pretrained_macro_p_at_r065": round(self.macro("pretrained", key="p"), 4),
                 "head_probability_macro_map": round(self.macro("concept head P(C)"), 4),
@@ -128,18 +136,18 @@ def run(system: LabelSystem, corpus: Corpus, enc: object, targets: tuple[str, ..
                 continue
             ap: dict[str, float] = {}
             pr: dict[str, float] = {}
+            scores: dict[str, np.ndarray] = {}
             for name, feats in (("pretrained", fused), ("concept head", emb)):
-                scores = (feats[ranked] @ kmeans_prototypes(feats[members]).T).max(axis=1)
-                ap[name], pr[name] = M.average_precision(scores, rel), M.precision_at_recall(scores, rel, RECALL)
-            if c in hcol:
-                p = proba[ranked, hcol[c]]
-                ap["concept head P(C)"] = M.average_precision(p, rel)
-                pr["concept head P(C)"] = M.precision_at_recall(p, rel, RECALL)
-            else:
-                ap["concept head P(C)"], pr["concept head P(C)"] = ap["concept head"], pr["concept head"]
+                scores[name] = (feats[ranked] @ kmeans_prototypes(feats[members]).T).max(axis=1)
+            p = proba[ranked, hcol[c]] if c in hcol else None
+            scores["concept head P(C)"] = scores["concept head"] if p is None else p
+            scores[PRODUCT] = concept_score(scores["concept head"], p)
+            for name, x in scores.items():
+                ap[name], pr[name] = M.average_precision(x, rel), M.precision_at_recall(x, rel, RECALL)
             out.cells.append(Cell(t, c, int(members.sum()), int(rel.sum()), int(ranked.sum()), ap, pr))
-        log.info("LODO %s: %d concepts, head mAP %.3f (pretrained %.3f), trained %.0f s", t,
-                 sum(x.target == t for x in out.cells), out.macro("concept head", t), out.macro("pretrained", t),
+        log.info("LODO %s: %d concepts, head score mAP %.3f (prototypes %.3f, pretrained %.3f), trained %.0f s", t,
+                 sum(x.target == t for x in out.cells), out.macro(PRODUCT, t), out.macro("concept head", t),
+                 out.macro("pretrained", t),
                  out.train_seconds[t])
     return out
 
@@ -147,24 +155,21 @@ def run(system: LabelSystem, corpus: Corpus, enc: object, targets: tuple[str, ..
 def markdown(res: LodoResult, seconds: float, note: str) -> str:
     lines = ["## Cross-dataset retrieval, leave-one-dataset-out (concept head)", "",
              note, "",
-             "| target | concepts | pretrained mAP | head mAP | head P(C) mAP | pretrained P@R≥0.65 | head P@R≥0.65 "
-             "| head P(C) P@R≥0.65 | head trained on (rows) | train s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for t in res.targets():
-        n = sum(c.target == t for c in res.cells)
-        lines.append(f"| {t} | {n} | {res.macro('pretrained', t):.3f} | {res.macro('concept head', t):.3f} | "
-                     f"{res.macro('concept head P(C)', t):.3f} | {res.macro('pretrained', t, 'p'):.3f} | "
-                     f"{res.macro('concept head', t, 'p'):.3f} | {res.macro('concept head P(C)', t, 'p'):.3f} | "
-                     f"{res.n_train.get(t, 0)} | {res.train_seconds.get(t, 0):.0f} |")
-    lines.append(f"| **macro (all cells)** | {len(res.cells)} | {res.macro('pretrained'):.3f} | "
-                 f"**{res.macro('concept head'):.3f}** | {res.macro('concept head P(C)'):.3f} | "
-                 f"{res.macro('pretrained', key='p'):.3f} | **{res.macro('concept head', key='p'):.3f}** | "
-                 f"{res.macro('concept head P(C)', key='p'):.3f} | | |")
-    lines += ["", "Per (target, concept) AP, pretrained -> concept head (prototypes) / head P(C):", "",
-              "| target | concept | source members | relevant / ranked | pretrained AP | head AP | head P(C) AP |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+             "| target | concepts | pretrained mAP | head mAP | head P(C) mAP | head score mAP | pretrained P@R≥0.65 "
+             "| head P@R≥0.65 | head P(C) P@R≥0.65 | head score P@R≥0.65 | head trained on (rows) | train s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for t in [*res.targets(), None]:
+        n = sum(t is None or c.target == t for c in res.cells)
+        cells = [f"{res.macro(v, t):.3f}" for v in VARIANTS] + [f"{res.macro(v, t, 'p'):.3f}" for v in VARIANTS]
+        tail = "| |" if t is None else f"| {res.n_train.get(t, 0)} | {res.train_seconds.get(t, 0):.0f} |"
+        lines.append(f"| {t or '**macro (all cells)**'} | {n} | " + " | ".join(cells) + f" {tail}")
+    lines += ["", "head = the head embedding's prototypes; head P(C) = the head's probability; head score = the "
+              "product's ranking (prototype cosine fused with P(C), rskg.retrieval.scoring).", "",
+              "Per (target, concept) AP, pretrained -> concept head (prototypes) / head P(C) / head score:", "",
+              "| target | concept | source members | relevant / ranked | pretrained AP | head AP | head P(C) AP "
+              "| head score AP |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for c in res.cells:
         lines.append(f"| {c.target} | {c.concept} | {c.n_members} | {c.n_relevant} / {c.n_ranked} | "
-                     f"{c.ap['pretrained']:.3f} | {c.ap['concept head']:.3f} | {c.ap['concept head P(C)']:.3f} |")
+                     + " | ".join(f"{c.ap[v]:.3f}" for v in VARIANTS) + " |")
     lines += ["", f"Run time {seconds:.0f} s; peak RSS {res.peak_rss_mb:.0f} MB."]
     return "\n".join(lines) + "\n"

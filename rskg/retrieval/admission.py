@@ -11,9 +11,10 @@ probability with held-out precision >= 0.7; 0.5 for concepts without enough held
 Admission happens BEFORE the prototype kNN and the ``limit_supplementary`` cut: :func:`admissible` gives
 the admissible positions per query concept and the supplementary search only looks among them, so a
 rejected look-alike never takes the place of an admissible sample (a request returns ``limit`` admitted
-samples whenever that many are reachable). :func:`admit` then writes the probability into each hit's
-evidence. Query concepts the head does not know, example-image queries and indexes of other encoders keep
-the cosine floor alone.
+samples whenever that many are reachable). The same probabilities (:func:`probabilities`) are fused with
+the prototype similarity into the hit's score (:func:`rskg.retrieval.scoring.concept_score`), and :func:`admit`
+writes the probability into each hit's evidence. Query concepts the head does not know, example-image
+queries and indexes of other encoders keep the cosine floor alone (and the cosine as their score).
 """
 
 from __future__ import annotations
@@ -95,6 +96,16 @@ def admissible(services: Services, index: VectorIndex, roots: list[str],
         notes.append(f"concept head admission for {r}: {len(pos)} of {live} indexed samples reach the "
                      f"calibrated probability {adm.threshold(r):.3f}")
     return out
+
+
+def probabilities(services: Services, index: VectorIndex, roots: list[str]) -> dict[str, np.ndarray]:
+    """Query concept -> the head's P(concept) for every index position (the roots the head knows; empty
+    without a concept head), what the supplementary search fuses with the similarity
+    (:func:`rskg.retrieval.scoring.concept_score`)."""
+    adm = admission(services, index)
+    if adm is None:
+        return {}
+    return {r: adm.proba[:, adm.columns[r]] for r in roots if r in adm.columns}
 
 
 def admit(services: Services, index: VectorIndex, found: dict[tuple[str, str], Evidence],

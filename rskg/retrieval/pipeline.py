@@ -16,7 +16,7 @@ from embeddings.faiss_index import l2n
 from rskg import validation
 from rskg.errors import ConfigError, DataError, ValidationError
 from rskg.retrieval import filters
-from rskg.retrieval.admission import admissible, admission, admit
+from rskg.retrieval.admission import admissible, admission, admit, probabilities
 from rskg.retrieval.caches import image_index
 from rskg.retrieval.composition_bounds import resolve_bounds
 from rskg.retrieval.direct import direct_matches
@@ -228,9 +228,11 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
                     excluded.setdefault(EXAMPLE, set()).add(request.example_sample_id)
             threshold = knobs.threshold
             nb = neighbours(services, index, store) if store is not None else None
-            admitted = admissible(services, index, sorted({q.root for q in queries}), res.notes) if queries else {}
+            q_roots = sorted({q.root for q in queries})
+            admitted = admissible(services, index, q_roots, res.notes) if queries else {}
+            proba = probabilities(services, index, q_roots) if queries else {}
             found = search(index, queries, request.k_per_prototype, candidates, excluded, threshold, nb, store,
-                           request.limit_supplementary, admitted) if queries else {}
+                           request.limit_supplementary, admitted, proba) if queries else {}
             found = admit(services, index, found, res.notes)
             res.supplementary = to_hits(services, found, request.limit_supplementary)
 

@@ -8,7 +8,9 @@ sample of Q with
     score = sim / (1 + d(Q, R))
 
 so a look-alike of a prototype of Q itself keeps its similarity, and one found through a concept at graph
-distance 1 counts half. A sample reached several ways keeps its best-scoring evidence.
+distance 1 counts half. When the index was built by the concept head, ``sim`` is fused with the head's
+probability for Q (:func:`rskg.retrieval.scoring.concept_score`, the function the LODO evaluation ranks with)
+before the division. A sample reached several ways keeps its best-scoring evidence.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rskg.retrieval.knn import knn_arrays, topk
 from rskg.retrieval.model import Evidence, SampleHit
 from rskg.retrieval.neighbours import DEPTH, Neighbours, exact_rows, fill, lookup, transformed
 from rskg.retrieval.prototypes import PrototypeStore, prototypes_of
+from rskg.retrieval.scoring import concept_score
 from rskg.services import Services
 
 SAMPLE_META_SQL = "SELECT id, dataset_id, labels FROM samples WHERE id = ANY(%s)"
@@ -42,7 +45,17 @@ class Query:
 
 
 def combine(similarity: float, distance: float) -> float:
-    return similarity / (1.0 + distance)
+    """The (fused) similarity discounted by graph distance; a negative score moves away from 0 the same way."""
+    return similarity / (1.0 + distance) if similarity >= 0 else similarity * (1.0 + distance)
+
+
+def _combine(score: np.ndarray, distance: np.ndarray) -> np.ndarray:
+    return np.where(score >= 0, score / (1.0 + distance), score * (1.0 + distance))
+
+
+def hit_score(ev: Evidence) -> float:
+    """A hit's ranking score: :func:`combine` of its fused similarity (cosine alone without a probability)."""
+    return combine(concept_score(ev.similarity, ev.probability), ev.graph_distance)
 
 
 def prototype_queries(services: Services, store: PrototypeStore, related: list[Related]) -> list[Query]:
@@ -100,12 +113,15 @@ def _group_hits(index: VectorIndex, queries: list[Query], group: list[int], k: i
 def search(index: VectorIndex, queries: list[Query], k: int, allowed: list[str] | None,
            excluded_by_root: dict[str, set[str]], threshold: float, nb: Neighbours | None = None,
            store: PrototypeStore | None = None, limit: int | None = None,
-           admitted: dict[str, np.ndarray] | None = None) -> dict[tuple[str, str], Evidence]:
+           admitted: dict[str, np.ndarray] | None = None,
+           probability: dict[str, np.ndarray] | None = None) -> dict[tuple[str, str], Evidence]:
     """(sample id, root) -> best evidence (only the entries that can rank within ``limit``, when given).
 
     ``admitted`` (root -> sorted positions, from :func:`rskg.retrieval.admission.admissible`) restricts a
     root's search to the samples the concept head admits, so the k-per-prototype and ``limit`` cuts are taken
-    among admissible samples only.
+    among admissible samples only. ``probability`` (root -> the concept head's P(root) per index position, from
+    :func:`rskg.retrieval.admission.probabilities`) fuses each hit's similarity with it
+    (:func:`rskg.retrieval.scoring.concept_score`) and records it in the evidence.
 
     All prototype queries of one query concept are one batched search, or one look-up in the per-prototype
     neighbour cache ``nb`` (unfiltered requests; filtered ones on a flat index), with a live search only for
@@ -125,31 +141,36 @@ def search(index: VectorIndex, queries: list[Query], k: int, allowed: list[str] 
         qi = np.asarray(group, np.int64)[r]
         dist = np.asarray([q.distance for q in queries], np.float64)[qi]
         sim = sims[r, c].astype(np.float64)
-        cols.append((pos[r, c], np.full(len(r), ri, np.int64), sim / (1.0 + dist), qi, sim))
+        p = probability[root][pos[r, c]].astype(np.float64) if probability and root in probability else \
+            np.full(len(r), np.nan)
+        fused = np.where(np.isnan(p), sim, concept_score(sim, np.nan_to_num(p, nan=0.5)))
+        cols.append((pos[r, c], np.full(len(r), ri, np.int64), _combine(fused, dist), qi, sim, p))
     if not cols:
         return {}
-    pos, root_i, score, qi, sim = (np.concatenate(x) for x in zip(*cols, strict=True))
+    pos, root_i, score, qi, sim, prob = (np.concatenate(x) for x in zip(*cols, strict=True))
     # best score per (sample, root); ties keep the earliest query (as a loop in query order would)
     order = np.lexsort((qi, -score, pos, root_i))
-    pos, root_i, score, qi, sim = pos[order], root_i[order], score[order], qi[order], sim[order]
+    pos, root_i, score, qi, sim, prob = pos[order], root_i[order], score[order], qi[order], sim[order], prob[order]
     first = np.ones(len(pos), bool)
     first[1:] = (pos[1:] != pos[:-1]) | (root_i[1:] != root_i[:-1])
-    pos, root_i, score, qi, sim = pos[first], root_i[first], score[first], qi[first], sim[first]
+    pos, root_i, score, qi, sim, prob = pos[first], root_i[first], score[first], qi[first], sim[first], prob[first]
     if limit is not None and 0 <= limit < len(score):
         cut = np.partition(score, len(score) - limit - 1)[len(score) - limit - 1] if limit else np.inf
         keep = score >= cut - 1e-6             # ties at the cut stay: to_hits ranks them exactly
-        pos, root_i, score, qi, sim = pos[keep], root_i[keep], score[keep], qi[keep], sim[keep]
+        pos, root_i, score, qi, sim, prob = pos[keep], root_i[keep], score[keep], qi[keep], sim[keep], prob[keep]
     ids = index.ids
     out = {}
-    for p, ri, j, sm in zip(pos.tolist(), root_i.tolist(), qi.tolist(), sim.tolist(), strict=True):
+    for p, ri, j, sm, pr in zip(pos.tolist(), root_i.tolist(), qi.tolist(), sim.tolist(), prob.tolist(),
+                                strict=True):
         q = queries[j]
-        out[(ids[p], roots[ri])] = Evidence(q.concept_id, q.prototype_id, round(sm, 6), q.distance, q.path)
+        out[(ids[p], roots[ri])] = Evidence(q.concept_id, q.prototype_id, round(sm, 6), q.distance, q.path,
+                                            None if np.isnan(pr) else round(pr, 4))
     return out
 
 
 def to_hits(services: Services, found: dict[tuple[str, str], Evidence], limit: int) -> list[SampleHit]:
     ranked = heapq.nsmallest(max(0, limit), found.items(),
-                             key=lambda kv: (-combine(kv[1].similarity, kv[1].graph_distance), kv[0]))
+                             key=lambda kv: (-hit_score(kv[1]), kv[0]))
     ids = sorted({sid for (sid, _), _ in ranked})
     meta: dict[str, tuple[str, tuple[str, ...]]] = {}
     if ids:
@@ -159,6 +180,6 @@ def to_hits(services: Services, found: dict[tuple[str, str], Evidence], limit: i
     out = []
     for (sid, root), ev in ranked:
         ds, labels = meta.get(sid, (sid.split(":", 1)[0], ()))
-        out.append(SampleHit(sid, ds, root, "supplementary", round(combine(ev.similarity, ev.graph_distance), 6),
+        out.append(SampleHit(sid, ds, root, "supplementary", round(hit_score(ev), 6),
                              labels, ev))
     return out

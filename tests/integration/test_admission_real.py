@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from embeddings.backbone import fuse
 from embeddings.faiss_index import VectorIndex, l2n
@@ -22,8 +23,9 @@ from rskg.corpora.images import from_folder
 from rskg.headtrain.corpus import Corpus, Part
 from rskg.headtrain.fit import fit
 from rskg.headtrain.train import ConceptTrainConfig
-from rskg.retrieval.admission import admissible, admission, admit
-from rskg.retrieval.supplementary import Query, search
+from rskg.retrieval.admission import admissible, admission, admit, probabilities
+from rskg.retrieval.scoring import concept_score
+from rskg.retrieval.supplementary import Query, hit_score, search
 from rskg.services import Services
 from rskg.settings import Settings
 
@@ -85,6 +87,16 @@ def test_admission_before_the_cut(settings: Settings, data_dir: object, tmp_path
         assert all(ev.probability is not None and ev.probability >= 0.5 for ev in new.values())
         assert set(old) <= set(new) or len(old) < len(new)
         print(q.root, "admissible", n_adm, "old order kept", len(old), "new order kept", len(new))
+    # the fused score (rskg.retrieval.scoring, the LODO eval's "concept head score") ranks the admitted hits
+    proba = probabilities(svc, index, ["river", "unknown_concept"])
+    assert set(proba) == {"river"} and np.array_equal(proba["river"], table.proba[:, table.columns["river"]])
+    fused = search(index, [queries[1]], k, None, {}, -1.0, limit=limit, admitted=adm, probability=proba)
+    pos = index.positions
+    for (sid, _), ev in fused.items():
+        assert ev.probability == pytest.approx(float(proba["river"][pos[sid]]), abs=1e-4)
+    hits = sorted(fused.values(), key=hit_score, reverse=True)
+    assert [round(hit_score(e), 6) for e in hits] == sorted((round(concept_score(e.similarity, e.probability), 6)
+                                                             for e in hits), reverse=True)
     # the old order loses admissible samples for at least one of the two concepts on this data
     olds = [len(admit(svc, index, search(index, [q], k, None, {}, -1.0, limit=limit), [])) for q in queries]
     assert min(olds) < limit

@@ -11,7 +11,7 @@ from rskg.retrieval.features import load_features
 from rskg.retrieval.model import RetrievalRequest
 from rskg.retrieval.pipeline import retrieve
 from rskg.retrieval.prototypes import build_prototypes, read_store, store_key, train_split
-from rskg.retrieval.supplementary import combine
+from rskg.retrieval.supplementary import hit_score
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model, pytest.mark.slow]
 
@@ -99,7 +99,7 @@ def test_supplementary_samples_carry_evidence(corpus):
         assert h.kind == "supplementary" and h.concept_id == "river" and h.sample_id not in direct
         assert ev is not None and ev.similarity >= 0.5
         assert ev.path[0] == "river" and ev.path[-1] == ev.concept_id
-        assert h.score == pytest.approx(combine(ev.similarity, ev.graph_distance), abs=1e-5)
+        assert h.score == pytest.approx(hit_score(ev), abs=1e-5)     # cosine (fused with P(C) under a head)
         # the similarity is the real cosine between the prototype and the stored feature
         p = store.vectors[store.row[ev.prototype_id]]
         f = mat[row[h.sample_id]]
