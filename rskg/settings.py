@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     faiss_pq_m: int = Field(64, description="PQ sub-quantizers (bytes per vector at 8 bits)")
     faiss_pq_dim: int = Field(256, description="dimension after the learned PCA rotation in front of PQ")
     faiss_nprobe: int = 16
+    faiss_refine_factor: int = Field(
+        4, description="IVF-PQ: re-rank k x this candidates by exact distances to the stored full vectors "
+                       "(faiss IndexRefineFlat; 1 = PQ scores only, no full vectors kept)")
 
     # --- API -----------------------------------------------------------------------------------
     api_host: str = "127.0.0.1"
