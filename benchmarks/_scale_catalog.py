@@ -15,6 +15,8 @@ reconcile check, which reads every Sample with its labels in one query).
 from __future__ import annotations
 
 import hashlib
+import resource
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,6 +71,33 @@ def server_rss_mb(home: str) -> dict[str, float]:
     return out
 
 
+class PeakRss:
+    """Peak resident memory (MB) of this home's Neo4j / PostgreSQL, sampled every ``every_s`` in a thread, and of
+    this process (``ru_maxrss``: the benchmark runs the product's catalog / graph client code in-process)."""
+
+    def __init__(self, home: str, every_s: float = 1.0) -> None:
+        self.home, self.every_s, self.peak = home, every_s, {"neo4j": 0.0, "postgres": 0.0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            for k, v in server_rss_mb(self.home).items():
+                self.peak[k] = max(self.peak[k], v)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def result(self) -> dict[str, float]:
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return {**self.peak, "benchmark_process": round(own, 1), "sample_every_s": self.every_s}
+
+
 def _drop(svc: Services) -> None:
     """Neo4j nodes in batches first (one transaction over 1.4M nodes would not fit the heap), then the rest."""
     while svc.driver.execute_query(DELETE_SOME_SAMPLES, dataset=DS, n=50_000).records[0]["n"]:
@@ -108,7 +137,7 @@ def catalog_scale(settings: Settings, n: int) -> dict[str, Any]:
         return {"note": "no real-feature pool yet (--only pool)"}
     rng = np.random.default_rng(0)
     out: dict[str, Any] = {"rows": n, "pool_vectors": len(prov)}
-    with Services(settings) as svc:
+    with Services(settings) as svc, PeakRss(str(settings.home)) as peak:
         _drop(svc)
         try:
             with svc.connection() as conn:
@@ -145,4 +174,5 @@ def catalog_scale(settings: Settings, n: int) -> dict[str, Any]:
             load0, t0 = load1(), time.perf_counter()
             _drop(svc)
             out["drop"] = {"seconds": round(time.perf_counter() - t0, 1), "load1_start": load0}
+    out["peak_rss_mb"] = peak.result()
     return out

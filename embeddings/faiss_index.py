@@ -136,6 +136,11 @@ class VectorIndex:
         """IVF-PQ under exact re-ranking (``IndexRefineFlat``): the full vectors are kept by position."""
         return isinstance(self.index, faiss.IndexRefine)
 
+    def refine_differs(self, params: IndexParams) -> bool:
+        """An IVF-PQ index built with(out) exact re-ranking while ``params`` ask for the other (e.g. a file from
+        before refine existed): only a rebuild from the original vectors changes that."""
+        return self.kind == "ivfpq" and self.refined != (params.refine_factor > 1)
+
     def _base(self) -> faiss.Index:
         """The index holding the live positions: the IVF-PQ (with its pre-transform) under a refine layer."""
         return faiss.downcast_index(cast(Any, self.index).base_index) if self.refined else self.index

@@ -141,7 +141,8 @@ def sync_index(services: Services, dataset_id: str, store: FeatureStore, version
         ids, _, vecs, _ = store.load()
         prefix = f"{dataset_id}:"
         in_idx = {i for i in idx.ids if i and i.startswith(prefix)}
-        rebuild = idx.version != version or idx.dim != store.dim or bool(in_idx - set(ids))
+        rebuild = (idx.version != version or idx.dim != store.dim or bool(in_idx - set(ids))
+                   or idx.refine_differs(params))
         if rebuild:
             all_ids: list[str] = []
             all_vecs: list[np.ndarray] = []

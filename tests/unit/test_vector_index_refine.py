@@ -124,6 +124,9 @@ def test_a_file_from_before_refine_loads_as_pq_only(built: tuple, tmp_path: Path
     np.savez(path, **parts)
     old = VectorIndex.load(path)
     assert not old.refined and old.params.refine_factor == 1
+    # sync_index rebuilds such an index from the feature rows when the settings ask for refine (and back)
+    assert old.refine_differs(REFINED) and not old.refine_differs(PQ_ONLY)
+    assert not VectorIndex.build(["a"], q[:1], REFINED).refine_differs(PQ_ONLY)     # flat: nothing to refine
     assert np.array_equal(old.search_positions(q, 5)[0], pq.search_positions(q, 5)[0])
 
 
