@@ -407,9 +407,9 @@ class VectorIndex:
             raise NotFoundError(f"no vector index at {path}", hint="Build it first (ingest, then `rskg sync`).")
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(z["meta"].tobytes().decode())
-            meta["params"].setdefault("refine_factor", 1)   # written before refine existed: PQ only
             if meta.get("format") != FORMAT:
                 raise ValidationError(f"{path} is not an rskg vector index", hint="Rebuild the index.")
+            meta["params"].setdefault("refine_factor", 1)   # written before refine existed: PQ only
             self = cls(int(meta["dim"]), IndexParams(**meta["params"]), meta["version"])
             self.index = faiss.deserialize_index(z["index"])
             self.ids = [str(s) for s in z["ids"]]
