@@ -105,11 +105,16 @@ def _drop(svc: Services) -> None:
     drop_dataset(svc, DS, [])
 
 
+def _label(p: dict[str, Any]) -> str:
+    """The scene folder of a pool entry's real source image."""
+    return str(p["source"].split(":", 1)[1].rsplit("/", 2)[-2])
+
+
 def _rows(n: int, prov: list[dict[str, Any]], rng: np.random.Generator) -> Any:
     t0 = datetime(2015, 1, 1, tzinfo=UTC)
     for i in range(n):
         p = prov[i % len(prov)]
-        label = p["source"].split(":", 1)[1].rsplit("/", 2)[-2]
+        label = _label(p)
         lon, lat = float(rng.uniform(-180, 179.99)), float(rng.uniform(-70, 70))
         sid = f"{DS}:generated/{i}"
         yield (sid, DS, f"generated/{i}", [label],
@@ -149,13 +154,13 @@ def catalog_scale(settings: Settings, n: int) -> dict[str, Any]:
                 for row in _rows(n, prov, rng):
                     cp.write_row(row)
             out["pg_copy"] = {"seconds": round(time.perf_counter() - t0, 1), "load1_start": load0, "load1_end": load1()}
-            labels = sorted({p["source"].split(":", 1)[1].rsplit("/", 2)[-2] for p in prov})
+            labels = sorted({_label(p) for p in prov})
             load0, t0 = load1(), time.perf_counter()
             step = 10_000
-            for s in range(0, n, step):
+            for s in range(0, n, step):   # the same label as the PostgreSQL row (the reconcile check must agree)
                 merge_samples(svc, [{"id": f"{DS}:generated/{i}", "dataset": DS,
-                                     "labels": [{"id": f"{DS}:{labels[i % len(labels)]}", "dataset": DS,
-                                                 "name": labels[i % len(labels)]}]}
+                                     "labels": [{"id": f"{DS}:{_label(prov[i % len(prov)])}", "dataset": DS,
+                                                 "name": _label(prov[i % len(prov)])}]}
                                     for i in range(s, min(n, s + step))])
             out["neo4j_sync"] = {"seconds": round(time.perf_counter() - t0, 1), "load1_start": load0,
                                  "load1_end": load1()}
@@ -165,8 +170,10 @@ def catalog_scale(settings: Settings, n: int) -> dict[str, Any]:
             out["query_bbox_time"] = _time(svc, Q_FILTER, lambda i: (
                 DS, lab[i], -10 + i, 40, 0 + i, 55, datetime(2018, 1, 1, tzinfo=UTC), datetime(2020, 1, 1, tzinfo=UTC)))
             load0, t0 = load1(), time.perf_counter()
-            reconcile_graph(svc, DS, ReconcileReport())
+            rep = ReconcileReport()
+            reconcile_graph(svc, DS, rep)
             out["reconcile_check"] = {"seconds": round(time.perf_counter() - t0, 1), "load1_start": load0,
+                                      "changes": [rep.neo4j_added, rep.neo4j_removed, rep.edges_fixed],
                                       "load1_end": load1()}
         except Exception as exc:       # keep what was measured, and say where it stopped
             out["error"] = f"{type(exc).__name__}: {exc}"[:300]

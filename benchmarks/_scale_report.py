@@ -83,7 +83,9 @@ def _catalog(sec: dict[str, Any]) -> list[str]:
            "afterwards.", "", "| step | seconds / latency | 1-min load |", "|---|---|---|"]
     for k in ("pg_copy", "neo4j_sync", "reconcile_check", "drop"):
         if k in sec:
-            out.append(f"| {k} | {sec[k]['seconds']} s | {sec[k]['load1_start']} |")
+            fixed = (f" (nodes added / removed / samples with edges fixed: {sec[k]['changes']})"
+                     if "changes" in sec[k] else "")
+            out.append(f"| {k}{fixed} | {sec[k]['seconds']} s | {sec[k]['load1_start']} |")
     for k in ("query_label_only", "query_bbox_time"):
         if k in sec:
             out.append(f"| {k} (count of candidates) | p50 {sec[k]['p50_ms']} ms, p99 {sec[k]['p99_ms']} ms | "
