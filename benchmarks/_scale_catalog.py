@@ -4,12 +4,14 @@ ones, each marked as generated and carrying a real feature vector of the real-fe
 Rows go to dataset ``bench_scale_generated`` (sensor ``generated``, storage ``scale_pool#<entry>``: the pool
 entry whose real vector the row carries; labels = the scene folder of that entry's real source image; a random
 footprint of ~1 km in 70°S..70°N and a random acquisition date 2015..2024, seeded). Timed, with the 1-min load
-beside each: PostgreSQL COPY + indexes kept, the Neo4j sync of the same rows (``merge_samples``: the product's
-UNWIND batches), the PG->Neo4j reconcile check over the whole dataset (what every ingest runs at start and end),
-and candidate queries with and without a bbox / time filter (label match; + ``ST_Intersects`` + time range).
-Everything is dropped afterwards (drop time reported too). A step that fails is reported with its error and the
-steps before it are kept (a first try at 1.4M rows ran Neo4j, at its default 1 GB heap, out of memory in the
-reconcile check, which reads every Sample with its labels in one query).
+beside each: PostgreSQL COPY (rows + their ``sample_labels`` edges) + indexes kept, the Neo4j sync of the same
+rows (``merge_samples``: the product's UNWIND batches), the PG->Neo4j reconcile check over the whole dataset (what
+every ingest runs at start and end; its changes are reported: 0 when PostgreSQL and Neo4j agree), and candidate
+queries with and without a bbox / time filter (label match; + ``ST_Intersects`` + time range). Everything is
+dropped afterwards (drop time reported too). A step that fails is reported with its error and the steps before it
+are kept. History: a first try at 1.4M rows ran Neo4j (1 GB heap) out of memory in the reconcile check (one
+query over every Sample; now pages of 20k); the next found the stale-edge deletion in one transaction (now
+batches of 1,000) -- that run's COPY wrote no ``sample_labels``, so its check repaired every sample.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from rskg.settings import Settings
 DS = "bench_scale_generated"
 COPY = ("COPY samples (id, dataset_id, source_path, labels, footprint, acquired_at, sensor, gsd_m, width, height, "
         "storage, sha256, vector_id) FROM STDIN")
+COPY_LABELS = "COPY sample_labels (sample_id, label_set, label) FROM STDIN"
 Q_LABEL = "SELECT count(*) FROM samples WHERE dataset_id = %s AND labels && %s::text[]"
 Q_FILTER = ("SELECT count(*) FROM samples WHERE dataset_id = %s AND labels && %s::text[] AND "
             "ST_Intersects(footprint, ST_MakeEnvelope(%s, %s, %s, %s, 4326)) AND acquired_at BETWEEN %s AND %s")
@@ -150,9 +153,13 @@ def catalog_scale(settings: Settings, n: int) -> dict[str, Any]:
                 real = conn.execute("SELECT count(*) FROM samples WHERE dataset_id <> %s", (DS,)).fetchone()[0]
             out["real_rows_in_catalog"] = int(real)
             load0, t0 = load1(), time.perf_counter()
-            with svc.connection() as conn, conn.transaction(), conn.cursor() as cur, cur.copy(COPY) as cp:
-                for row in _rows(n, prov, rng):
-                    cp.write_row(row)
+            with svc.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                with cur.copy(COPY) as cp:
+                    for row in _rows(n, prov, rng):
+                        cp.write_row(row)
+                with cur.copy(COPY_LABELS) as cp:   # the edges reconcile_graph compares Neo4j with
+                    for i in range(n):
+                        cp.write_row((f"{DS}:generated/{i}", DS, _label(prov[i % len(prov)])))
             out["pg_copy"] = {"seconds": round(time.perf_counter() - t0, 1), "load1_start": load0, "load1_end": load1()}
             labels = sorted({_label(p) for p in prov})
             load0, t0 = load1(), time.perf_counter()
