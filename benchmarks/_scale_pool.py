@@ -1,4 +1,4 @@
-"""The real-feature pool of ``benchmarks.scale`` and retrieval p50/p99 + IVF-PQ recall@10 on it (Fig. 8's analogue).
+"""The real-feature pool of ``benchmarks.scale`` (its search curve is benchmarks/_scale_retrieval.py).
 
 Pool: every real image of the datasets below (read and decoded by the product's readers, at its own GSD),
 then real transforms of its pixels: pass 0 = the image itself, passes 1-7 = the other 7 flips/rotations of the
@@ -15,10 +15,8 @@ atomically: rows and chunk files that count).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -149,65 +147,3 @@ def load_pool(settings: Settings) -> tuple[np.ndarray, list[dict[str, Any]]]:
                                          ).read_text().splitlines()]
     x = np.concatenate(vecs) if vecs else np.zeros((0, 1), np.float32)
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12), prov
-
-
-SIZES = (10_000, 100_000, 1_000_000)
-NQ = 200
-
-
-def retrieval_curve(settings: Settings) -> dict[str, Any]:
-    """Per size: exact search and the product's IVF-PQ (VectorIndex) over nprobe; recall@10 vs exact, latency of
-    one query at a time. Queries: the last NQ pool vectors, never in any index. Scores are the index's own
-    (PQ-decoded, no exact re-ranking), as the product's kNN uses them."""
-    import faiss
-
-    from embeddings.faiss_index import IndexParams, VectorIndex
-
-    faiss.omp_set_num_threads(1)
-    x, _prov = load_pool(settings)
-    if len(x) < NQ + 1000:
-        return {"note": f"the pool holds {len(x)} vectors: build it first (--only pool)", "sizes": {}}
-    q, base = x[-NQ:], x[:-NQ]
-    sizes = [n for n in SIZES if n <= len(base)] + ([len(base)] if len(base) not in SIZES else [])
-    out: dict[str, Any] = {}
-    for n in sizes:
-        xb = base[:n]
-        flat = faiss.IndexFlatIP(xb.shape[1])
-        flat.add(xb)
-        lat = []
-        exact = np.zeros((NQ, 10), np.int64)
-        for i in range(NQ):
-            t0 = time.perf_counter()
-            exact[i] = flat.search(q[i : i + 1], 10)[1][0]
-            lat.append(time.perf_counter() - t0)
-        curve: list[dict[str, Any]] = [{
-            "index": "exact (flat IP)", "recall10": 1.0, "p50_ms": round(float(np.median(lat)) * 1000, 2),
-            "p99_ms": round(float(np.percentile(lat, 99)) * 1000, 2), "load1": load1()}]
-        for pq_m in (32, 64):
-            t0 = time.perf_counter()
-            params = IndexParams(ivfpq_min_vectors=0, nlist=0, pq_m=pq_m, pq_dim=256, nprobe=16)
-            idx = VectorIndex.build([str(i) for i in range(n)], xb, params)
-            build_s = time.perf_counter() - t0
-            for nprobe in (1, 4, 8, 16, 32, 64):
-                idx.params = dataclasses.replace(idx.params, nprobe=nprobe)   # what search_positions uses
-                lat, rec = [], []
-                for i in range(NQ):
-                    t0 = time.perf_counter()
-                    pos, _ = idx.search_positions(q[i : i + 1], 10)
-                    lat.append(time.perf_counter() - t0)
-                    rec.append(len(set(pos[0].tolist()) & set(exact[i].tolist())) / 10)
-                curve.append({"index": f"{idx.factory_string(n)} (built {build_s:.0f} s)", "nprobe": nprobe,
-                              "pq_m": pq_m, "recall10": round(float(np.mean(rec)), 3),
-                              "p50_ms": round(float(np.median(lat)) * 1000, 2),
-                              "p99_ms": round(float(np.percentile(lat, 99)) * 1000, 2), "load1": load1()})
-        ann = [c for c in curve if "nprobe" in c]
-        good = [c for c in ann if c["recall10"] >= 0.9] or [max(ann, key=lambda c: c["recall10"])]
-        best = min(good, key=lambda c: c["p99_ms"])
-        best["chosen"] = True
-        out[str(n)] = {"curve": curve, "chosen": {k: best[k] for k in ("index", "nprobe", "recall10", "p99_ms")},
-                       "p99_ms": best["p99_ms"], "p50_ms": best["p50_ms"]}
-        print(f"   retrieval {n}: chosen {out[str(n)]['chosen']} (load {load1()})", flush=True)
-    return {"note": (f"Pool of {len(x)} real-feature vectors; the last {NQ} are the queries (in no index). One query "
-                     "at a time, 1 FAISS thread. Chosen per size: the lowest p99 with recall@10 >= 0.9 vs exact "
-                     "(else the best recall). Index search only (the full retrieval pipeline is benchmarks/"
-                     "retrieval.py)."), "sizes": out, "pool_vectors": len(x), "os_cpus": os.cpu_count()}

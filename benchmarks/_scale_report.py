@@ -61,13 +61,16 @@ def _pool(sec: dict[str, Any]) -> list[str]:
 def _retrieval(sec: dict[str, Any]) -> list[str]:
     out = ["## Retrieval vs repository size (Fig. 8's analogue), real-feature vectors", "",
            sec.get("note", ""), "",
-           "| vectors | index | nprobe | recall@10 vs exact | p50 ms | p99 ms | 1-min load |",
-           "|---|---|---|---|---|---|---|"]
+           "| vectors | index | nprobe | refine factor | recall@10 vs exact | p50 ms (1 query) | p99 ms (1 query) | "
+           "p50 ms (20 queries) | p99 ms (20 queries) | build s | index MB | 1-min load |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for n, r in sec.get("sizes", {}).items():
         for c in r.get("curve", []):
-            mark = "**" if c.get("chosen") else ""
-            out.append(f"| {n} | {c['index']} | {c.get('nprobe', '')} | {mark}{c['recall10']}{mark} | "
-                       f"{c['p50_ms']} | {mark}{c['p99_ms']}{mark} | {c['load1']} |")
+            b = "**" if c.get("chosen") else ""
+            out.append(f"| {n} | {b}{c['index']}{b} | {c.get('nprobe', '')} | {c.get('refine_factor', '')} | "
+                       f"{b}{c['recall10']}{b} | {c['p50_ms']} | {b}{c['p99_ms']}{b} | {c.get('batch20_p50_ms', '')} | "
+                       f"{c.get('batch20_p99_ms', '')} | {c.get('build_s', '')} | {c.get('index_mb', '')} | "
+                       f"{c['load1']} |")
     return [*out, ""]
 
 
@@ -80,7 +83,9 @@ def _catalog(sec: dict[str, Any]) -> list[str]:
            "afterwards.", "", "| step | seconds / latency | 1-min load |", "|---|---|---|"]
     for k in ("pg_copy", "neo4j_sync", "reconcile_check", "drop"):
         if k in sec:
-            out.append(f"| {k} | {sec[k]['seconds']} s | {sec[k]['load1_start']} |")
+            fixed = (f" (nodes added / removed / samples with edges fixed: {sec[k]['changes']})"
+                     if "changes" in sec[k] else "")
+            out.append(f"| {k}{fixed} | {sec[k]['seconds']} s | {sec[k]['load1_start']} |")
     for k in ("query_label_only", "query_bbox_time"):
         if k in sec:
             out.append(f"| {k} (count of candidates) | p50 {sec[k]['p50_ms']} ms, p99 {sec[k]['p99_ms']} ms | "
@@ -90,6 +95,11 @@ def _catalog(sec: dict[str, Any]) -> list[str]:
     if "server_rss_mb_after_sync" in sec:
         out.append(f"\nServer resident memory after the sync (MB; PostgreSQL = all its processes, shared pages "
                    f"counted per process): {sec['server_rss_mb_after_sync']}.")
+    if "peak_rss_mb" in sec:
+        out.append(f"\nPeak resident memory over the whole section (MB, sampled every "
+                   f"{sec['peak_rss_mb'].get('sample_every_s')} s; `benchmark_process` = this process's ru_maxrss: "
+                   "it runs the product's catalog and graph client code in-process; the API server itself is not "
+                   f"started by this section): {sec['peak_rss_mb']}.")
     return [*out, ""]
 
 

@@ -89,7 +89,8 @@ def prepare_corpus(settings: Settings) -> tuple[Settings, Services]:
 def pool_index(s: Settings, real_ids: list[str], real: np.ndarray, pool: np.ndarray, n: int,
                version: str) -> tuple[VectorIndex, float]:
     """The real features, then the first ``n - len(real)`` real-feature pool vectors; cached by size."""
-    key = hashlib.sha1(f"{n}|pool|{TRAIN_MAX}|{version}|{len(real_ids)}|pq{s.faiss_pq_m}".encode()).hexdigest()[:12]
+    key = hashlib.sha1(f"{n}|pool|{TRAIN_MAX}|{version}|{len(real_ids)}|pq{s.faiss_pq_m}|rf{s.faiss_refine_factor}"
+                       .encode()).hexdigest()[:12]
     path = s.cache_dir / "bench_indexes" / f"ivfpq_pool_{n}_{key}.npz"
     meta = path.with_suffix(".build.json")    # how long the cached index took to build, and the load then
     if path.exists():
@@ -97,7 +98,8 @@ def pool_index(s: Settings, real_ids: list[str], real: np.ndarray, pool: np.ndar
         return VectorIndex.load(path), float(built.get("build_s", "nan"))
     t0 = time.perf_counter()
     nlist = min(int(4 * math.sqrt(n)), TRAIN_MAX // 20)   # >= 20 training points per list
-    params = IndexParams(ivfpq_min_vectors=1, nlist=nlist, pq_m=s.faiss_pq_m, pq_dim=256, nprobe=16)
+    params = IndexParams(ivfpq_min_vectors=1, nlist=nlist, pq_m=s.faiss_pq_m, pq_dim=256, nprobe=16,
+                         refine_factor=s.faiss_refine_factor)
     m = n - len(real_ids)
     ids = list(real_ids) + [f"scale_pool:{i}" for i in range(m)]
     vecs = np.vstack([real, pool[:m]])

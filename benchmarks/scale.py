@@ -7,8 +7,9 @@ merged into the results of earlier runs, so one section can be rerun without los
   encode, nothing else) measured in the same run -> efficiency (benchmarks/_scale_ingest.py).
 * ``sizes``: ingest time per dataset size, local engine, EuroSAT full at 1k / 5k (RSKG_SCALE_SIZES adds 27k).
 * ``concurrency``: 1 ... 200 parallel GraphQL retrievals against uvicorn (benchmarks/_scale_api.py).
-* ``pool`` / ``retrieval``: the real-feature pool (RSKG_SCALE_POOL entries, resumable) and index search p50/p99
-  + IVF-PQ recall@10 vs exact search at 10k / 100k / 1M and the pool's own size (benchmarks/_scale_pool.py).
+* ``pool`` / ``retrieval``: the real-feature pool (RSKG_SCALE_POOL entries, resumable; benchmarks/_scale_pool.py)
+  and index search p50/p99 (batches of 1 and 20 queries) + recall@10 vs exact search for exact, IVF-PQ and
+  IVF-PQ + exact re-ranking at 10k / 100k / 1M and the pool's own size (benchmarks/_scale_retrieval.py).
 * ``catalog``: RSKG_SCALE_CATALOG_ROWS (default 1.4M) generated rows carrying real pool vectors in PostgreSQL and
   Neo4j: load, sync and filtered-query times (benchmarks/_scale_catalog.py).
 
@@ -61,7 +62,7 @@ def _sec_pool(s: Settings) -> Any:
 
 
 def _sec_retrieval(s: Settings) -> Any:
-    from benchmarks._scale_pool import retrieval_curve
+    from benchmarks._scale_retrieval import retrieval_curve
 
     return retrieval_curve(s)
 

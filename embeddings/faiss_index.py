@@ -9,14 +9,21 @@ The ONE vector search of rskg: retrieval, search and evaluation use only the pub
   ``PCAR{pq_dim},IVF{nlist},PQ{m}`` (L2 metric; scores reported as ``1 - d^2 / 2``, i.e. cosine for
   unit vectors), with ``nlist = faiss_nlist or ~2*sqrt(n)`` (at most n/39); polysemous training is off (it
   made training ~10x slower here), the PCA's training-only full matrix is dropped before saving.
+  With ``refine_factor > 1`` (``settings.faiss_refine_factor``) the IVF-PQ sits under faiss's ``IndexRefineFlat``
+  (factory suffix ``,RFlat``): a search takes ``k * refine_factor`` IVF-PQ candidates and re-ranks them by exact
+  distances to the stored full vectors (row = position; a replaced id's old row stays as a tombstone, the IVF
+  no longer returns it), so scores are exact cosines and :meth:`reconstruct` is exact; memory: 4 bytes x dim
+  per position on top of the PQ codes. ``refine_factor <= 1``: PQ only, scores PQ-decoded.
   :meth:`add` onto an exact index that crosses the threshold rebuilds it (the flat index still holds the exact vectors).
 * :meth:`search` / :meth:`search_positions` (queries are L2-normalised, scores are cosine similarities):
 
   - no candidate filter: a small flat index (<= ``EXACT_LIMIT`` positions) is one matrix product with the
     cached normalised matrix; otherwise the index's own search (IVF-PQ with ``nprobe`` lists) with an
-    ``IDSelectorNot(excluded)`` so excluded ids never take the top-k places;
+    ``IDSelectorNot(excluded)`` so excluded ids never take the top-k places (refined: the selector and nprobe
+    go to the IVF-PQ under the exact re-ranking);
   - a candidate filter with at most ``EXACT_LIMIT`` samples: the candidates' vectors are reconstructed
-    (exact for flat, PQ-decoded for IVF-PQ) and scored by one matrix product, so nothing is lost to probing;
+    (exact for flat and refined IVF-PQ, PQ-decoded without refine) and scored by one matrix product, so
+    nothing is lost to probing;
   - a larger candidate set: search with an ``IDSelectorBatch(candidates - excluded)`` and
     ``RESTRICTED_NPROBE_FACTOR x nprobe`` lists. Candidates in lists that are not probed are far from the
     query (IVF assigns each vector to its nearest centroid); the same approximation as the unfiltered search.
@@ -55,10 +62,12 @@ class IndexParams:
     pq_m: int = 64
     pq_dim: int = 256
     nprobe: int = 16
+    refine_factor: int = 4   # IVF-PQ: exact re-ranking of k * this candidates (<= 1: none, no full vectors kept)
 
     @classmethod
     def from_settings(cls, s: Settings) -> IndexParams:
-        return cls(s.faiss_ivfpq_min_vectors, s.faiss_nlist, s.faiss_pq_m, s.faiss_pq_dim, s.faiss_nprobe)
+        return cls(s.faiss_ivfpq_min_vectors, s.faiss_nlist, s.faiss_pq_m, s.faiss_pq_dim, s.faiss_nprobe,
+                   s.faiss_refine_factor)
 
 
 @dataclass(frozen=True)
@@ -122,8 +131,26 @@ class VectorIndex:
     def kind(self) -> str:
         return "flat" if isinstance(self.index, faiss.IndexIDMap2) else "ivfpq"
 
+    @property
+    def refined(self) -> bool:
+        """IVF-PQ under exact re-ranking (``IndexRefineFlat``): the full vectors are kept by position."""
+        return isinstance(self.index, faiss.IndexRefine)
+
+    def refine_differs(self, params: IndexParams) -> bool:
+        """An IVF-PQ index built with(out) exact re-ranking while ``params`` ask for the other (e.g. a file from
+        before refine existed): only a rebuild from the original vectors changes that."""
+        return self.kind == "ivfpq" and self.refined != (params.refine_factor > 1)
+
+    def _base(self) -> faiss.Index:
+        """The index holding the live positions: the IVF-PQ (with its pre-transform) under a refine layer."""
+        return faiss.downcast_index(cast(Any, self.index).base_index) if self.refined else self.index
+
+    def _refine_store(self) -> Any:
+        """The exact vectors of a refined index by position (an ``IndexFlat``, tombstones included)."""
+        return faiss.downcast_index(cast(Any, self.index).refine_index)
+
     def __len__(self) -> int:
-        return int(self.index.ntotal)
+        return int(self._base().ntotal)
 
     def factory_string(self, n: int) -> str:
         p = self.params
@@ -131,7 +158,7 @@ class VectorIndex:
         pq_dim = min(p.pq_dim, self.dim)
         pq_dim -= pq_dim % p.pq_m
         pre = "" if pq_dim == self.dim else f"PCAR{pq_dim},"
-        return f"{pre}IVF{nlist},PQ{p.pq_m}"
+        return f"{pre}IVF{nlist},PQ{p.pq_m}" + (",RFlat" if p.refine_factor > 1 else "")
 
     @classmethod
     def build(
@@ -164,6 +191,8 @@ class VectorIndex:
                     vt.PCAMat.resize(0)  # d_in x d_in, needed only for training
         ivf.nprobe = self.params.nprobe
         self.index = index
+        if self.refined:
+            cast(Any, index).k_factor = float(self.params.refine_factor)
 
     # --- mutation --------------------------------------------------------------------------------
     def _add_new(self, ids: list[str], vec: np.ndarray) -> None:
@@ -171,7 +200,17 @@ class VectorIndex:
         self.ids.extend(ids)
         for j, i in enumerate(ids):
             self._pos[i] = start + j
-        self.index.add_with_ids(vec, np.arange(start, start + len(ids), dtype=np.int64))
+        pos = np.arange(start, start + len(ids), dtype=np.int64)
+        if self.refined:   # the IVF-PQ gets the positions as ids, the exact store one row per position
+            store = self._refine_store()
+            if store.ntotal != start:
+                raise ValidationError(f"the exact vectors of this index hold {store.ntotal} rows for {start} "
+                                      "positions", hint="Rebuild the index (`rskg sync`).")
+            self._base().add_with_ids(vec, pos)
+            store.add(vec)
+            self.index.ntotal = store.ntotal   # faiss checks every IVF label < ntotal: positions, not live rows
+        else:
+            self.index.add_with_ids(vec, pos)
         self._changed()
 
     def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
@@ -181,7 +220,8 @@ class VectorIndex:
             raise ValidationError(f"{len(ids)} ids (must be unique) for {len(vec)} vectors")
         old = [self._pos[i] for i in ids if i in self._pos]
         if old:
-            self.index.remove_ids(np.asarray(old, dtype=np.int64))  # type: ignore[arg-type]
+            # refined: the exact row stays (a tombstone); the IVF-PQ no longer returns it
+            self._base().remove_ids(np.asarray(old, dtype=np.int64))  # type: ignore[arg-type]
             keep = {i for i in ids if i in self._pos}
             for i in keep:  # the id list keeps a tombstone; positions are never reused
                 self.ids[self._pos.pop(i)] = ""
@@ -229,6 +269,8 @@ class VectorIndex:
         return self._matrix
 
     def _reconstruct_raw(self, pos: np.ndarray) -> np.ndarray:
+        if self.refined:
+            return np.asarray(self._refine_store().reconstruct_batch(pos), np.float32)
         if self.kind != "flat":
             ivf = faiss.extract_index_ivf(self.index)
             if ivf.direct_map.type == faiss.DirectMap.NoMap:  # type: ignore[attr-defined]  # stub lacks DirectMap
@@ -236,7 +278,8 @@ class VectorIndex:
         return np.asarray(self.index.reconstruct_batch(pos), np.float32)
 
     def reconstruct(self, pos: np.ndarray, normalise: bool = True) -> np.ndarray:
-        """Vectors at the given positions (exact for flat, PQ-decoded for IVF-PQ), L2-normalised unless
+        """Vectors at the given positions (exact for flat and refined IVF-PQ, PQ-decoded for IVF-PQ without
+        refine), L2-normalised unless
         ``normalise=False`` (then as stored, e.g. to rebuild an index from them)."""
         pos = np.asarray(pos, np.int64)
         if len(pos) == 0:
@@ -248,11 +291,12 @@ class VectorIndex:
         return l2n(self._reconstruct_raw(pos))
 
     def _split_transform(self) -> tuple[list[faiss.VectorTransform], faiss.Index]:
-        if isinstance(self.index, faiss.IndexPreTransform):
-            chain: Any = self.index.chain
+        base = self._base()
+        if isinstance(base, faiss.IndexPreTransform):
+            chain: Any = base.chain
             return ([faiss.downcast_VectorTransform(chain.at(j)) for j in range(chain.size())],
-                    faiss.downcast_index(self.index.index))
-        return [], self.index
+                    faiss.downcast_index(base.index))
+        return [], base
 
     def transform(self, queries: np.ndarray) -> np.ndarray:
         """Queries in the space the inner IVF index searches (normalised, PCA etc. applied; identity for flat):
@@ -265,7 +309,7 @@ class VectorIndex:
     # --- queries ---------------------------------------------------------------------------------
     def search(self, queries: np.ndarray, k: int, restrict_to: Iterable[str] | None = None,
                exclude: Iterable[str] = (), min_score: float = -2.0) -> list[list[Hit]]:
-        """Top-k hits per query row, best first; scores are cosine similarities (approximate for PQ); only ids
+        """Top-k hits per query row, best first; scores are cosine similarities (PQ-decoded without refine); only ids
         in ``restrict_to`` (when given) and not in ``exclude``; hits under ``min_score`` are dropped."""
         excl = self.positions_of(exclude)
         allow = None if restrict_to is None else self.positions_of(restrict_to)
@@ -306,7 +350,7 @@ class VectorIndex:
             keep = [faiss.IDSelectorBatch(excl)] if len(excl) else []   # IDSelectorNot keeps a raw pointer
             sel = faiss.IDSelectorNot(keep[0]) if keep else None
             nprobe_factor = 1
-        target, x = self.index, q
+        target, x, kq = self.index, q, min(k, len(self))
         fx: Any = faiss  # the bundled stubs lack the keyword arguments of SearchParameters*
         if self.kind == "flat":
             params = fx.SearchParameters(sel=sel) if sel is not None else None
@@ -317,13 +361,37 @@ class VectorIndex:
                 params.sel = sel
             if transformed is not None:
                 target, x = self._split_transform()[1], np.ascontiguousarray(transformed, np.float32)
-        dist, lab = target.search(x, min(k, len(self)), params=params)
+                if self.refined:
+                    dist, lab = self._refine(q, *target.search(x, kq * self._k_factor(), params=params), kq)
+                    del sel, keep
+                    return self._finish(lab, 1.0 - dist / 2.0, min_score)
+            elif self.refined:
+                params = fx.IndexRefineSearchParameters(k_factor=float(self._k_factor()), base_index_params=params)
+        dist, lab = target.search(x, kq, params=params)
         if self.kind != "flat":
             dist = 1.0 - dist / 2.0
         del sel, keep
-        dist = dist.astype(np.float32)
-        lab = np.where((lab >= 0) & (dist >= min_score), lab, -1)
-        return lab.astype(np.int64), dist
+        return self._finish(lab, dist, min_score)
+
+    @staticmethod
+    def _finish(lab: np.ndarray, sims: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+        sims = sims.astype(np.float32)
+        lab = np.where((lab >= 0) & (sims >= min_score), lab, -1)
+        return lab.astype(np.int64), sims
+
+    def _k_factor(self) -> int:
+        return max(1, int(self.params.refine_factor))
+
+    def _refine(self, q: np.ndarray, dist: np.ndarray, lab: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """IndexRefineFlat's re-ranking of a shortlist found with pre-transformed queries: exact squared L2 of
+        the (raw, normalised) queries to the stored vectors of ``lab`` (faiss ``compute_distance_subset``; inf
+        for -1), the best ``k`` per row."""
+        q = np.ascontiguousarray(q, np.float32)
+        dist, lab = np.ascontiguousarray(dist, np.float32), np.ascontiguousarray(lab, np.int64)
+        self._refine_store().compute_distance_subset(len(q), faiss.swig_ptr(q), lab.shape[1], faiss.swig_ptr(dist),
+                                                     faiss.swig_ptr(lab))
+        order = np.argsort(dist, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(dist, order, axis=1), np.take_along_axis(lab, order, axis=1)
 
     # --- persistence -----------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -341,6 +409,7 @@ class VectorIndex:
             meta = json.loads(z["meta"].tobytes().decode())
             if meta.get("format") != FORMAT:
                 raise ValidationError(f"{path} is not an rskg vector index", hint="Rebuild the index.")
+            meta["params"].setdefault("refine_factor", 1)   # written before refine existed: PQ only
             self = cls(int(meta["dim"]), IndexParams(**meta["params"]), meta["version"])
             self.index = faiss.deserialize_index(z["index"])
             self.ids = [str(s) for s in z["ids"]]

@@ -78,15 +78,15 @@ def reconcile_graph(services: Services, dataset_id: str, rep: ReconcileReport) -
         after = recs[-1]["id"]
     pg_edges = {(sid, f"{ls}:{lab}") for sid, ls, lab in edges}
     extra = sorted(neo_ids - pg_ids)
-    if extra:
-        services.driver.execute_query(cy.DELETE_SAMPLES, ids=extra)
+    for i in range(0, len(extra), NEO4J_BATCH):   # batched like the merges: one transaction per batch
+        services.driver.execute_query(cy.DELETE_SAMPLES, ids=extra[i : i + NEO4J_BATCH])
     wrong = {s for s, _ in neo_edges ^ pg_edges} & pg_ids
     keep: dict[str, list[str]] = {}
     for sid, lab in sorted(pg_edges):
         keep.setdefault(sid, []).append(lab)
     stale = [{"id": s, "keep": keep.get(s, [])} for s in sorted(wrong & neo_ids)]
-    if stale:
-        services.driver.execute_query(cy.DELETE_STALE_LABELED, rows=stale)
+    for i in range(0, len(stale), NEO4J_BATCH):   # 1.4M stale rows in one transaction exhausted a 1 GB heap
+        services.driver.execute_query(cy.DELETE_STALE_LABELED, rows=stale[i : i + NEO4J_BATCH])
     todo = (pg_ids - neo_ids) | wrong
     merge_samples(services, label_rows(dataset_id, edges, todo))
     rep.neo4j_removed, rep.neo4j_added, rep.edges_fixed = len(extra), len(pg_ids - neo_ids), len(wrong & neo_ids)
@@ -159,7 +159,8 @@ def sync_index(services: Services, dataset_id: str, store: FeatureStore, version
         ids, _, vecs, _ = store.load()
         prefix = f"{dataset_id}:"
         in_idx = {i for i in idx.ids if i and i.startswith(prefix)}
-        rebuild = idx.version != version or idx.dim != store.dim or bool(in_idx - set(ids))
+        rebuild = (idx.version != version or idx.dim != store.dim or bool(in_idx - set(ids))
+                   or idx.refine_differs(params))
         if rebuild:
             idx = index_from_features(store.root, version, store.dim, params)
             added = len(ids)

@@ -113,7 +113,7 @@ def example_feature(services: Services, req: RetrievalRequest, encoder_version: 
         index = image_index(services)
         assert index is not None
         pos = index.positions
-        if req.example_sample_id in pos and index.kind == "flat":
+        if req.example_sample_id in pos and (index.kind == "flat" or index.refined):   # exact stored vectors
             return index.reconstruct(np.asarray([pos[req.example_sample_id]], np.int64))[0]
         return l2n(sample_feature(services.settings, encoder_version, req.example_sample_id))
     assert req.example_image is not None

@@ -136,10 +136,17 @@ def test_reconcile_graph_pages_through_samples(ctx: Ctx, data_dir: Path, monkeyp
     drv.execute_query("MATCH (s:Sample {id: $id}) DETACH DELETE s", id=f"{ds}:images/river/river01.jpg")
     drv.execute_query("MATCH (:Sample {id: $id})-[r:LABELED]->() DELETE r", id=f"{ds}:images/beach/beach00.jpg")
     drv.execute_query("CREATE (:Sample {id: $id, dataset: $ds})", id=f"{ds}:images/zz/not_in_postgres.jpg", ds=ds)
+    for extra in ("zz2", "zz3"):
+        drv.execute_query("CREATE (:Sample {id: $id, dataset: $ds})", id=f"{ds}:images/{extra}/x.jpg", ds=ds)
+    # wrong edges Neo4j has and PostgreSQL does not: each sample of one class labelled with another class too
+    drv.execute_query("MATCH (s:Sample {dataset: $ds})-[:LABELED]->(:SourceLabel {name: 'forest'}) "
+                      "MATCH (l:SourceLabel {name: 'river'}) WHERE l.id STARTS WITH $ds MERGE (s)-[:LABELED]->(l)",
+                      ds=ds)
     monkeypatch.setattr(reconcile, "GRAPH_PAGE", 7)
+    monkeypatch.setattr(reconcile, "NEO4J_BATCH", 1)   # deletions and merges in transactions of one row
     rep = reconcile.ReconcileReport()
     reconcile.reconcile_graph(ctx.svc, ds, rep)
-    assert (rep.neo4j_added, rep.neo4j_removed, rep.edges_fixed) == (1, 1, 1)
+    assert (rep.neo4j_added, rep.neo4j_removed, rep.edges_fixed) == (1, 3, 3), rep
     assert ctx.counts(ds) == before
     again = reconcile.ReconcileReport()
     reconcile.reconcile_graph(ctx.svc, ds, again)

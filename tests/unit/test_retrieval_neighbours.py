@@ -11,14 +11,15 @@ from rskg.retrieval.prototypes import PrototypeStore
 from rskg.retrieval.supplementary import Query, search
 
 
-def _setup(n: int, ivf: bool) -> tuple[VectorIndex, PrototypeStore, np.ndarray]:
+def _setup(n: int, ivf: bool, refine: int = 1) -> tuple[VectorIndex, PrototypeStore, np.ndarray]:
     import faiss
 
     faiss.omp_set_num_threads(1)
     rng = np.random.default_rng(3)
     centres = l2n(rng.standard_normal((6, 64)))
     v = l2n(centres[rng.integers(0, 6, n)] + 0.5 * l2n(rng.standard_normal((n, 64))).astype(np.float32))
-    params = IndexParams(ivfpq_min_vectors=1000 if ivf else 10**9, nlist=16, pq_m=8, pq_dim=32, nprobe=4)
+    params = IndexParams(ivfpq_min_vectors=1000 if ivf else 10**9, nlist=16, pq_m=8, pq_dim=32, nprobe=4,
+                         refine_factor=refine)
     idx = VectorIndex.build([f"d:{i}" for i in range(n)], v, params, "enc")
     protos = l2n(centres.repeat(2, axis=0) + 0.2 * l2n(rng.standard_normal((12, 64))))
     st = PrototypeStore([f"p{j}" for j in range(12)], [f"c{j // 2}" for j in range(12)], [j % 2 for j in range(12)],
@@ -42,6 +43,7 @@ def assert_same(got: dict, want: dict) -> None:
 
 @pytest.mark.parametrize("n, ivf", [(600, False), (3000, True)])
 def test_cached_search_equals_live_search(n: int, ivf: bool) -> None:
+    """Exact equality needs a search whose result does not depend on k: flat, or IVF-PQ without re-ranking."""
     idx, st, v = _setup(n, ivf)
     qs = _queries(st)
     sims = v @ st.vectors[0]
@@ -92,3 +94,19 @@ def test_member_matches_isin_and_never_matches_padding() -> None:
         assert (got == (np.isin(pos, ids) & (pos >= 0))).all()
     assert not _member(np.zeros(0, np.int64), np.asarray([[0, -1]])).any()
     assert _member(np.asarray([0]), np.full((2, 3), -1)).sum() == 0
+
+
+def test_refined_cached_lists_are_at_least_as_exact_as_live_search() -> None:
+    """With exact re-ranking the shortlist grows with k (k x refine_factor), so the DEPTH-deep cached lists and a
+    k-deep live search may differ; the cached one must be at least as close to the exact (flat) result."""
+    idx, st, v = _setup(3000, True, refine=4)
+    assert idx.refined
+    flat = VectorIndex.build(idx.ids, v, IndexParams(ivfpq_min_vectors=10**9), "enc")
+    qs = _queries(st)
+    for k, thr in [(20, 0.0), (5, 0.6)]:
+        exact = search(flat, qs, k, None, {}, thr)
+        live = search(idx, qs, k, None, {}, thr)
+        cached = search(idx, qs, k, None, {}, thr, Neighbours(), st)
+        assert len(cached.keys() & exact.keys()) >= len(live.keys() & exact.keys()) >= 0.5 * len(exact)
+        for key in cached.keys() & exact.keys():      # exact scores, whichever prototype found it
+            assert cached[key].similarity <= exact[key].similarity + 2e-6

@@ -1,0 +1,124 @@
+"""Index search vs repository size on the real-feature pool (Fig. 8's analogue) and the refine-factor curve.
+
+Per size ``n`` (10k / 100k / 1M and the pool's own size, as far as the pool reaches): the first ``n`` pool vectors
+are the index, the last ``NQ`` the queries (in no index). Rows:
+
+* exact: faiss ``IndexFlatIP`` (the truth of recall@10) and the product's exact path (``VectorIndex`` flat: one
+  matrix product while n <= EXACT_LIMIT);
+* ``PQ{m}``: the product's IVF-PQ without re-ranking (``refine_factor=1``), at the product's nprobe;
+* ``PQ{m},RFlat``: the same IVF-PQ under faiss ``IndexRefineFlat``, refine factor x nprobe grid (the factor and
+  nprobe are read at search time, so one trained index serves the grid, as in the product).
+
+Latency: one query at a time (NQ timings) and batches of ``BATCH`` queries (each batch ``REPEATS`` times), under
+:func:`rskg.retrieval.knn.single_threaded` (1 FAISS / BLAS thread, as a request runs). Chosen per size: among
+the rows with recall@10 >= ``TARGET_RECALL``, the least work per query: the lowest nprobe (IVF lists scanned),
+then the lowest refine factor (exact distances computed) -- not the lowest measured latency, because on this
+shared machine (1-min load ~10 on 2 cores) rows differing by a few lists or candidates differ in latency by
+less than the scheduling noise. Else (no row reaches the target) the best recall.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from benchmarks._scale_ingest import load1
+from benchmarks._scale_pool import load_pool
+from rskg.settings import Settings
+
+SIZES = (10_000, 100_000, 1_000_000)
+NQ = 200
+BATCH = 20
+REPEATS = 3
+FACTORS = (2, 4, 8)
+NPROBES = (8, 16, 32)
+TARGET_RECALL = 0.99
+
+
+def _ms(xs: list[float]) -> tuple[float, float]:
+    return round(float(np.median(xs)) * 1000, 3), round(float(np.percentile(xs, 99)) * 1000, 3)
+
+
+def _measure(search: Callable[[np.ndarray], np.ndarray], q: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
+    from rskg.retrieval.knn import single_threaded
+
+    one, batch, got = [], [], np.zeros((len(q), 10), np.int64)
+    with single_threaded():
+        for i in range(len(q)):
+            t0 = time.perf_counter()
+            got[i] = search(q[i : i + 1])[0]
+            one.append(time.perf_counter() - t0)
+        for _ in range(REPEATS):
+            for s in range(0, len(q), BATCH):
+                t0 = time.perf_counter()
+                search(q[s : s + BATCH])
+                batch.append(time.perf_counter() - t0)
+    rec = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got.tolist(), truth.tolist(), strict=True)]))
+    (p50, p99), (b50, b99) = _ms(one), _ms(batch)
+    return {"recall10": round(rec, 4), "p50_ms": p50, "p99_ms": p99, "batch20_p50_ms": b50, "batch20_p99_ms": b99,
+            "load1": load1()}
+
+
+def _searcher(idx: Any) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda x: idx.search_positions(x, 10)[0]
+
+
+def _size(xb: np.ndarray, q: np.ndarray, s: Settings) -> dict[str, Any]:
+    import faiss
+
+    from embeddings.faiss_index import IndexParams, VectorIndex
+
+    n = len(xb)
+    flat = faiss.IndexFlatIP(xb.shape[1])
+    flat.add(xb)
+    truth = flat.search(q, 10)[1]
+    ids = [str(i) for i in range(n)]
+    curve: list[dict[str, Any]] = [
+        {"index": "exact: faiss IndexFlatIP", **_measure(lambda x: flat.search(x, 10)[1], q, truth)}]
+    ex = VectorIndex.build(ids, xb, IndexParams(ivfpq_min_vectors=10**12))
+    curve.append({"index": "exact: VectorIndex flat (product path)",
+                  **_measure(_searcher(ex), q, truth)})
+    base = IndexParams.from_settings(s)
+    built: dict[int, tuple[VectorIndex, float, float]] = {}
+    for rf in (1, max(FACTORS)):
+        t0 = time.perf_counter()
+        idx = VectorIndex.build(ids, xb, dataclasses.replace(base, ivfpq_min_vectors=0, refine_factor=rf))
+        built[rf] = (idx, round(time.perf_counter() - t0, 1), round(len(faiss.serialize_index(idx.index)) / 2**20, 1))
+    for rf, grid in ((1, [(1, base.nprobe)]), (max(FACTORS), [(f, p) for f in FACTORS for p in NPROBES])):
+        idx, build_s, mb = built[rf]
+        for factor, nprobe in grid:
+            idx.params = dataclasses.replace(idx.params, nprobe=nprobe, refine_factor=factor)  # read at search time
+            curve.append({"index": idx.factory_string(n), "nprobe": nprobe, "refine_factor": factor,
+                          "build_s": build_s, "index_mb": mb,
+                          **_measure(_searcher(idx), q, truth)})
+    ann = [c for c in curve if "nprobe" in c]
+    good = [c for c in ann if c["recall10"] >= TARGET_RECALL] or [max(ann, key=lambda c: c["recall10"])]
+    best = min(good, key=lambda c: (c["nprobe"], c["refine_factor"]))
+    best["chosen"] = True
+    keys = ("index", "nprobe", "refine_factor", "recall10", "p50_ms", "p99_ms", "batch20_p50_ms", "batch20_p99_ms")
+    return {"curve": curve, "chosen": {k: best[k] for k in keys}, "p99_ms": best["p99_ms"], "p50_ms": best["p50_ms"]}
+
+
+def retrieval_curve(settings: Settings) -> dict[str, Any]:
+    x, _prov = load_pool(settings)
+    if len(x) < NQ + 1000:
+        return {"note": f"the pool holds {len(x)} vectors: build it first (--only pool)", "sizes": {}}
+    q, base = np.ascontiguousarray(x[-NQ:]), x[:-NQ]
+    sizes = [n for n in SIZES if n <= len(base)] + ([len(base)] if len(base) not in SIZES else [])
+    out: dict[str, Any] = {}
+    for n in sizes:
+        out[str(n)] = _size(np.ascontiguousarray(base[:n]), q, settings)
+        print(f"   retrieval {n}: chosen {out[str(n)]['chosen']} (load {load1()})", flush=True)
+    return {"note": (f"Pool of {len(x)} real-feature vectors (dim {x.shape[1]}); the last {NQ} are the queries "
+                     f"(in no index). 1 FAISS/BLAS thread. Latency of one query ({NQ} timings) and of a batch of "
+                     f"{BATCH} ({NQ // BATCH} batches x {REPEATS}). Chosen per size (bold): among rows with "
+                     f"recall@10 >= {TARGET_RECALL} vs exact, the least work per query (lowest nprobe, then lowest "
+                     "refine factor; latencies of such rows differ by less than the scheduling noise at this "
+                     "load), else the best recall. "
+                     "Index search only (the full retrieval pipeline is benchmarks/retrieval.py)."),
+            "sizes": out, "pool_vectors": len(x), "os_cpus": os.cpu_count(), "target_recall10": TARGET_RECALL}
