@@ -53,7 +53,7 @@ test-unit: venv
 bench: servers-up
 	$(BIN)/python -m benchmarks
 
-SCALE_ONLY ?= ingest,sizes,concurrency,pool,retrieval,catalog
+SCALE_ONLY ?= ingest,sizes,sizes_ray,concurrency,pool,retrieval,catalog
 bench-scale: servers-up ## the paper's scale (issue 20) -> benchmarks/results/scale.{json,md}; SCALE_ONLY=ingest,...
 	$(BIN)/python -m benchmarks scale --only $(SCALE_ONLY)
 

@@ -1,11 +1,13 @@
 """`make bench-scale`: the paper's scale, measured on this machine (paper 000 Table 3, Figs. 8-9).
 
-Sections (``python -m benchmarks scale --only ingest,sizes,concurrency,pool,retrieval,catalog``; default: all), each
-merged into the results of earlier runs, so one section can be rerun without losing the others:
+Sections (``python -m benchmarks scale --only ingest,sizes,sizes_ray,concurrency,pool,retrieval,catalog``;
+default: all), each merged into the results of earlier runs, so one section can be rerun without losing the others:
 
 * ``ingest``: UCMerced (2,100 JPEGs) end to end with features vs the machine's limit (decode + resample +
   encode, nothing else) measured in the same run -> efficiency (benchmarks/_scale_ingest.py).
 * ``sizes``: ingest time per dataset size, local engine, EuroSAT full at 1k / 5k (RSKG_SCALE_SIZES adds 27k).
+* ``sizes_ray``: the same on the Ray engine: a real two-node local cluster (one CPU per node) started and stopped by
+  the run; run it in a process of its own (Ray reads its auth settings once, at import).
 * ``concurrency``: 1 ... 200 parallel GraphQL retrievals against uvicorn (benchmarks/_scale_api.py).
 * ``pool`` / ``retrieval``: the real-feature pool (RSKG_SCALE_POOL entries, resumable; benchmarks/_scale_pool.py)
   and index search p50/p99 (batches of 1 and 20 queries) + recall@10 vs exact search for exact, IVF-PQ and
@@ -34,7 +36,7 @@ IN_MAKE_BENCH = False        # `make bench-scale` only: it ingests whole dataset
 RESULTS = Path(__file__).parent / "results"
 KEYS = ("ingest_ucm_images_per_s", "ingest_limit_images_per_s", "ingest_efficiency", "retrieval_p99_ms_1m",
         "ratio_1m_to_10k", "concurrency_140_p99_s", "errors_200")
-SECTIONS = ("ingest", "sizes", "concurrency", "pool", "retrieval", "catalog")
+SECTIONS = ("ingest", "sizes", "sizes_ray", "concurrency", "pool", "retrieval", "catalog")
 
 
 def _sec_ingest(s: Settings) -> Any:
@@ -47,6 +49,12 @@ def _sec_sizes(s: Settings) -> Any:
     from benchmarks._scale_ingest import ingest_sizes
 
     return ingest_sizes(s, os.environ.get("RSKG_SCALE_SIZES", "1k,5k").split(","))
+
+
+def _sec_sizes_ray(s: Settings) -> Any:
+    from benchmarks._scale_ingest import ingest_sizes
+
+    return ingest_sizes(s, os.environ.get("RSKG_SCALE_SIZES", "1k,5k").split(","), engine="ray")
 
 
 def _sec_concurrency(s: Settings) -> Any:
@@ -74,8 +82,8 @@ def _sec_catalog(s: Settings) -> Any:
 
 
 RUNNERS: dict[str, Callable[[Settings], Any]] = {
-    "ingest": _sec_ingest, "sizes": _sec_sizes, "concurrency": _sec_concurrency, "pool": _sec_pool,
-    "retrieval": _sec_retrieval, "catalog": _sec_catalog}
+    "ingest": _sec_ingest, "sizes": _sec_sizes, "sizes_ray": _sec_sizes_ray, "concurrency": _sec_concurrency,
+    "pool": _sec_pool, "retrieval": _sec_retrieval, "catalog": _sec_catalog}
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -123,7 +131,8 @@ def run(settings: Settings, only: list[str] | None = None) -> str:
         raise SystemExit(f"unknown scale section(s) {bad}; choose from {', '.join(SECTIONS)}")
     sections = _load(RESULTS / "scale_sections.json")
     sections["machine"] = {"arch": platform.machine(), "cores": os.cpu_count(),
-                           "note": "shared with 4 other helpers' jobs at the time"}
+                           "load1_at_start": round(os.getloadavg()[0], 2),
+                           "note": "each timing has the 1-min load average beside it (the machine may be shared)"}
     for name in names:
         print(f"-- scale section {name}", flush=True)
         sections[name] = RUNNERS[name](settings)
