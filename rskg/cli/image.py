@@ -71,4 +71,8 @@ def train_head_cmd(
             done = run_reencode(svc)
         typer.echo(f"re-encoded {sum(done.values())} samples of {len(done)} datasets; image index rebuilt")
     else:
-        typer.echo("stored features and the image index still use the old version: rerun with --reencode")
+        from rskg.ingest.features import image_index_path
+
+        typer.echo("stored features and the image index still use the old version: rerun with --reencode"
+                   if image_index_path(settings).exists() else
+                   "no image index yet: the next ingest encodes with this head")
