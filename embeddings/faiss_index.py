@@ -61,7 +61,7 @@ class IndexParams:
     nlist: int = 0
     pq_m: int = 64
     pq_dim: int = 256
-    nprobe: int = 16
+    nprobe: int = 32
     refine_factor: int = 4   # IVF-PQ: exact re-ranking of k * this candidates (<= 1: none, no full vectors kept)
 
     @classmethod
