@@ -128,6 +128,7 @@ def evaluate(settings: Settings, cap: int | None = None) -> dict[str, Any]:
     from benchmarks.lodo_variants import CAP, CONFIG, load_subsample
     from embeddings.backbone import fuse
     from embeddings.faiss_index import l2n
+    from rskg.corpora.concepts import descendants
     from rskg.corpora.features import encoder
     from rskg.evaluation import metrics as M
     from rskg.evaluation.lodo import MIN_MEMBERS, RECALL, target_concepts
@@ -148,15 +149,6 @@ def evaluate(settings: Settings, cap: int | None = None) -> dict[str, Any]:
     zoom_s = time.perf_counter() - t0
     full = concept_targets(system, corpus.label_sets(), vocab_labels(corpus), min_positives=1)
     col = {c: j for j, c in enumerate(full.concepts)}
-
-    def descendants(c: str) -> set[str]:
-        out, st = set(), [c]
-        while st:
-            for ch in system.children(st.pop()):
-                if ch.id not in out:
-                    out.add(ch.id)
-                    st.append(ch.id)
-        return out
 
     cfg = ConceptTrainConfig(**CONFIG)
     rows: list[dict[str, Any]] = []
@@ -179,7 +171,7 @@ def evaluate(settings: Settings, cap: int | None = None) -> dict[str, Any]:
                 rel = full.y[ranked, j] > 0
                 if members.sum() < MIN_MEMBERS or not rel.any() or rel.all():
                     continue
-                d = [x for x in descendants(c) if x in col]
+                d = [x for x in sorted(descendants(system, c) - {c}) if x in col]
                 d_mem = [m for m in (f.train_rows & (full.y[:, col[x]] > 0) for x in d) if m.sum() >= MIN_MEMBERS]
                 hc = hcol.get(c)
                 sc = cell_scores(emb, None if hc is None else proba[ranked, hc], members, ranked, d_mem,
