@@ -88,7 +88,7 @@ def run(settings: Settings, out: Path = OUT) -> dict[str, Any]:
     lines = ["# describe: prototype cosine vs concept-head probabilities", "",
              __doc__.split("\n\n", 1)[1].split("Writes")[0].strip(), "",
              f"{results['n_test']} test images, {results['n_concepts']} scene concepts. Run time "
-             f"{results['seconds']:.0f} s, load average {results['load']} (2 cores shared by 5 helpers).", "",
+             f"{results['seconds']:.0f} s, load average {results['load']} (2 shared cores).", "",
              "| scoring | top-1 | top-3 | per-concept mAP |", "| --- | --- | --- | --- |"]
     for name, v in results["variants"].items():
         lines.append(f"| {name} | {v['top1']:.3f} | {v['top3']:.3f} | {v['per_concept_map']:.3f} |")

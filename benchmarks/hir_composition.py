@@ -178,7 +178,7 @@ def run(settings: Settings) -> dict[str, Any]:
         "segmentation_model": seg.version, "split": ucm.split.describe(), "shortlist_k": cbir.K_SHORTLIST,
         "sides_px": sides, "fractions_s": round(t_frac, 1), "runtime_s": round(time.perf_counter() - t0, 1),
         "load_avg_start": [round(x, 1) for x in load0], "load_avg_end": [round(x, 1) for x in load1],
-        "machine": f"{os.cpu_count()} cores, shared with other helpers' work (load averages above)",
+        "machine": f"{os.cpu_count()} cores, possibly shared with other jobs (load averages above)",
         "ucm_agreement_auc_by_side": agreement(ucm, fracs, list(H.SIDES)),
         "by_features": by_variant,
     }

@@ -231,7 +231,7 @@ def markdown(r: dict[str, Any]) -> str:
              f"{r['config']['per_family']} per family, no cached views; {r['n_inner_cells']} inner cells, "
              f"{r['n_outer_cells']} outer (LODO) cells. Run time {r['seconds']:.0f} s (25 head fits "
              f"{r['fit_s']:.0f} s, zoom views encoded in {r['zoom_encode_s']:.0f} s), load average {r['load']} "
-             "at the end (2 cores shared by 4-5 helpers).", "",
+             "at the end (2 shared cores).", "",
              "| ranking | inner-fold macro mAP (selection) | LODO macro mAP | LODO P@R≥0.65 | "
              + " | ".join(FAMILIES) + " |", "| --- |" + " --- |" * (3 + len(FAMILIES))]
     for n in names:

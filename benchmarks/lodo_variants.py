@@ -156,7 +156,7 @@ def markdown(r: dict[str, Any]) -> str:
     lines = ["# LODO levers on a subsampled corpus", "", __doc__.split("\n\n", 1)[1].split("Writes")[0].strip(), "",
              f"Cap {r['cap']} images per reader; head {r['config']['epochs']} epochs x "
              f"{r['config']['per_family']} per family, no cached views. Run time {r.get('seconds', 0):.0f} s, "
-             f"load average {r.get('load', '?')} at the end (2 cores shared by 5 helpers).", "",
+             f"load average {r.get('load', '?')} at the end (2 shared cores).", "",
              "| variant | images | pretrained LODO mAP | head LODO mAP | head P(C) mAP | head P@R≥0.65 | "
              "UCM CBIR mAP@10 pretrained / head | encode s |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, v in r["variants"].items():

@@ -200,7 +200,7 @@ def run(settings: Settings, system: LabelSystem | None = None) -> dict[str, obje
         "label_system_version": system.version,
         "seconds_candidates": round(t_cands, 1), "seconds_total": round(time.perf_counter() - t0, 1),
         "load_average_at_start": [round(x, 2) for x in load],
-        "machine_note": "shared 2-core machine, 4-5 helpers running at once",
+        "machine_note": "2 shared cores; the 1-min load average is beside each run",
     }
     RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_JSON.write_text(json.dumps(result, indent=1) + "\n")

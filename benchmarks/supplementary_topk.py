@@ -174,7 +174,7 @@ def _markdown(r: dict[str, Any]) -> str:
              f"Corpus (rows): {corpus}. Head per fold: {m['head_config']['epochs']} epochs, "
              f"{m['head_config']['per_family']} samples per dataset family per epoch, no cached views (the "
              "product head adds one scale/rotation view per image). "
-             f"Run time {m['seconds']:.0f} s, load average {m['load']} at the end (2 cores shared by 5 helpers).",
+             f"Run time {m['seconds']:.0f} s, load average {m['load']} at the end (2 shared cores).",
              "", "Precision of the top 20 over all datasets (relevant / judged; unknown samples left out):", "",
              "| concept | before (pretrained, cos >= 0.6) | after (head + admission, cos >= 0.6) "
              "| after (head + admission, no floor) | before: top 20 from | after: top 20 from |",

@@ -191,7 +191,7 @@ def run_crossdataset_lodo(settings: Settings, out: Path | None = None,
     note = (f"Corpus: {sizes}. EuroSAT: seeded class-balanced subsample of the full release (train split for "
             f"training, test split as target); UCMerced: fixed split (train part trainable). Frozen "
             f"EfficientNet-lite0 features, cached; head trained per fold on the other families. Machine: 2 shared "
-            f"cores, load average {load:.1f} at the end (5 helpers at once). Views: "
+            f"cores, load average {load:.1f} at the end. Views: "
             f"{'one cached scale/rotation view per training image' if use_views else 'none'}.")
     summary: dict[str, Any] = res.summary()
     md = lodo.markdown(res, time.perf_counter() - t0, note)
