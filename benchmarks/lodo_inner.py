@@ -289,9 +289,8 @@ def write_lodo_section(r: dict[str, Any], base: Path = LODO) -> None:
     rows = "".join(f"| {k} | {v['inner_macro_map']:.3f} | {v['macro_map']:.3f} | {v['macro_p_at_r065']:.3f} |\n"
                    for k, v in pick.items())
     md_path.write_text(md.rstrip() + "\n\n" + LODO_SECTION + "\n\n"
-                       f"The tables above are the last full-corpus run (ranking by the head embedding's prototypes, "
-                       f"today's 'head' column). The product now ranks by **{bp}** "
-                       "(rskg.retrieval.scoring; the 'head score' column of the next full run), chosen on inner folds "
+                       f"The tables above are the last full-corpus run; its 'head score' column is the product's "
+                       f"ranking, **{bp}** (rskg.retrieval.scoring), chosen on inner folds "
                        f"of the subsampled corpus ({r['n_images']} images, short heads, load {r['load']}); LODO "
                        "numbers of that corpus, same run:\n\n| ranking | inner-fold macro mAP | LODO macro mAP | "
                        "LODO P@R≥0.65 |\n| --- | --- | --- | --- |\n" + rows +
