@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from benchmarks._scale_ingest import load1
-from benchmarks.api import DATASET, QUERY, REQUEST_TIMEOUT_S, WORKERS, free_port, pct, prepare, start_server, tree_cpu_s
-from rskg.services import Services
-from rskg.settings import Settings, load_settings
+from benchmarks.api import DATASET, QUERY, REQUEST_TIMEOUT_S, WORKERS, pct, served, tree_cpu_s
+from rskg.settings import Settings
 
 LEVELS = (1, 10, 20, 50, 100, 140, 200)
 RETRIES = 3
@@ -74,35 +71,17 @@ async def burst(url: str, labels: list[str], n: int) -> dict[str, Any]:
 
 
 def ramp(settings: Settings) -> dict[str, Any]:
-    home = Path(tempfile.mkdtemp(prefix="rskg-bench-ramp-"))
-    s = load_settings(home=home, data_dir=settings.data_dir)
-    proc = None
     levels = []
-    with Services(s) as svc:
-        try:
-            labels = prepare(s, svc)
-            port = free_port()
-            proc = start_server(home, port)
-            url = f"http://127.0.0.1:{port}/graphql"
-            asyncio.run(burst(url, labels, 1))           # warm-up: loads the index and prototypes
-            for n in LEVELS:
-                load0, cpu0 = load1(), tree_cpu_s(proc.pid)
-                res = asyncio.run(burst(url, labels, n))
-                res["server_cpu_ms_per_request"] = round((tree_cpu_s(proc.pid) - cpu0) / n * 1000, 1)
-                res["load1_start"], res["load1_end"] = load0, load1()
-                levels.append(res)
-                print(f"   {n:4d} parallel: p50 {res['p50_s']} s p99 {res['p99_s']} s errors {res['errors']} "
-                      f"rejections {res['rejections']} (load {load0})", flush=True)
-        finally:
-            if proc is not None:
-                proc.terminate()
-                proc.wait(timeout=30)
-            from kg.prototypes import DELETE_STORE_PROTOTYPES
-            from rskg.ingest.admin import drop_dataset
-            from rskg.retrieval.prototypes import store_key
-
-            svc.driver.execute_query(DELETE_STORE_PROTOTYPES, store=store_key(s))
-            drop_dataset(svc, DATASET, [f"{DATASET}_multilabel"])
+    with served(settings, "rskg-bench-ramp-") as sv:
+        asyncio.run(burst(sv.url, sv.labels, 1))           # warm-up: loads the index and prototypes
+        for n in LEVELS:
+            load0, cpu0 = load1(), tree_cpu_s(sv.proc.pid)
+            res = asyncio.run(burst(sv.url, sv.labels, n))
+            res["server_cpu_ms_per_request"] = round((tree_cpu_s(sv.proc.pid) - cpu0) / n * 1000, 1)
+            res["load1_start"], res["load1_end"] = load0, load1()
+            levels.append(res)
+            print(f"   {n:4d} parallel: p50 {res['p50_s']} s p99 {res['p99_s']} s errors {res['errors']} "
+                  f"rejections {res['rejections']} (load {load0})", flush=True)
     return {"server": f"uvicorn, {WORKERS} worker processes (api.app:app_from_env)",
             "data": "UCMerced 20 images per class (420 samples), real encoder, prototypes built",
             "client": "aiohttp in the benchmark process, one connection per request, all started at once",

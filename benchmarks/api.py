@@ -22,6 +22,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -100,6 +103,42 @@ def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
                       "Run `rskg serve --port PORT` by hand to see its error.")
 
 
+@dataclass
+class Served:
+    settings: Settings
+    proc: subprocess.Popen[bytes]
+    url: str
+    labels: list[str]
+    setup_s: float
+
+
+@contextmanager
+def served(settings: Settings, prefix: str) -> Iterator[Served]:
+    """A temporary home with the UCMerced subset ingested (:func:`prepare`) and a uvicorn server over it; on exit
+    the server stops and the subset's prototypes and dataset are dropped."""
+    from kg.prototypes import DELETE_STORE_PROTOTYPES
+    from rskg.ingest.admin import drop_dataset
+    from rskg.retrieval.prototypes import store_key
+
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    s = load_settings(home=home, data_dir=settings.data_dir)
+    proc = None
+    with Services(s) as svc:
+        try:
+            t0 = time.perf_counter()
+            labels = prepare(s, svc)
+            setup_s = time.perf_counter() - t0
+            port = free_port()
+            proc = start_server(home, port)
+            yield Served(s, proc, f"http://127.0.0.1:{port}/graphql", labels, setup_s)
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
+            svc.driver.execute_query(DELETE_STORE_PROTOTYPES, store=store_key(s))
+            drop_dataset(svc, DATASET, [f"{DATASET}_multilabel"])
+
+
 async def fire(url: str, labels: list[str], n: int) -> tuple[list[float], list[str], float]:
     """n requests started at once, one TCP connection each (aiohttp: a load generator that leaves the cores to
     the server; httpx's AsyncClient cost 6-9 ms of CPU per request here, as much as the server's work)."""
@@ -159,36 +198,17 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def run(settings: Settings) -> str:
-    home = Path(tempfile.mkdtemp(prefix="rskg-bench-api-"))
-    s = load_settings(home=home, data_dir=settings.data_dir)
     load = os.getloadavg()
-    proc = None
-    with Services(s) as svc:
-        try:
-            t0 = time.perf_counter()
-            labels = prepare(s, svc)
-            setup_s = time.perf_counter() - t0
-            port = free_port()
-            proc = start_server(home, port)
-            url = f"http://127.0.0.1:{port}/graphql"
-            single, _, _ = asyncio.run(fire(url, labels, 1))        # warm-up: loads index and prototypes
-            seq = [asyncio.run(fire(url, labels, 1))[0][0] for _ in range(10)]
-            bursts = []
-            for _ in range(ROUNDS):
-                cpu0, client0 = tree_cpu_s(proc.pid), time.process_time()
-                lat, errors, wall = asyncio.run(fire(url, labels, CONCURRENCY))
-                bursts.append((lat, errors, wall, (tree_cpu_s(proc.pid) - cpu0) / CONCURRENCY,
-                               (time.process_time() - client0) / CONCURRENCY))
-        finally:
-            if proc is not None:
-                proc.terminate()
-                proc.wait(timeout=30)
-            from kg.prototypes import DELETE_STORE_PROTOTYPES
-            from rskg.ingest.admin import drop_dataset
-            from rskg.retrieval.prototypes import store_key
-
-            svc.driver.execute_query(DELETE_STORE_PROTOTYPES, store=store_key(s))
-            drop_dataset(svc, DATASET, [f"{DATASET}_multilabel"])
+    with served(settings, "rskg-bench-api-") as sv:
+        proc, url, labels, setup_s = sv.proc, sv.url, sv.labels, sv.setup_s
+        single, _, _ = asyncio.run(fire(url, labels, 1))        # warm-up: loads index and prototypes
+        seq = [asyncio.run(fire(url, labels, 1))[0][0] for _ in range(10)]
+        bursts = []
+        for _ in range(ROUNDS):
+            cpu0, client0 = tree_cpu_s(proc.pid), time.process_time()
+            lat, errors, wall = asyncio.run(fire(url, labels, CONCURRENCY))
+            bursts.append((lat, errors, wall, (tree_cpu_s(proc.pid) - cpu0) / CONCURRENCY,
+                           (time.process_time() - client0) / CONCURRENCY))
     ok = all(not b[1] and pct(b[0], 99) < 2.0 for b in bursts)
     all_errors = sorted({e for b in bursts for e in b[1]})
     rows = [f"| {CONCURRENCY} concurrent, round {i + 1} | {len(lat)} | **{len(errors)}** | "
