@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,19 @@ def data_dir(settings: Settings) -> Path:
     if not (d / "ucmerced").is_dir():
         pytest.fail(f"real data not found at {d}: set RSKG_DATA_DIR to the shared data folder")
     return d
+
+
+@pytest.fixture(scope="session")
+def scratch_home(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Settings]:
+    """``scratch_home(name, **overrides)``: the settings of a new, empty RSKG home (its own Zarr store, index,
+    prototypes, models) that shares this run's cache folder (ONNX exports, cached features, text vectors)."""
+    def make(name: str, **overrides: object) -> Settings:
+        home = tmp_path_factory.mktemp(name)
+        settings.cache_dir.mkdir(parents=True, exist_ok=True)
+        (home / "cache").symlink_to(settings.cache_dir)
+        return load_settings(home=home, data_dir=settings.data_dir, **overrides)
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from rskg.adjacency import FOOTPRINT_SOURCE, cooccurrence_all, footprint_overlap
 from rskg.ingest.admin import drop_dataset
 from rskg.ingest.pipeline import IngestOptions, ingest
 from rskg.services import Services
-from rskg.settings import load_settings
+from rskg.settings import Settings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model]
 
@@ -33,12 +33,8 @@ A, B = f"test_fp_a_{os.getpid()}", f"test_fp_b_{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
-def env(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    home = tmp_path_factory.mktemp("footprint_home")
-    main = services.settings
-    main.cache_dir.mkdir(parents=True, exist_ok=True)
-    (home / "cache").symlink_to(main.cache_dir)
-    svc = Services(load_settings(home=home, data_dir=main.data_dir))
+def env(services: Services, scratch_home: Callable[..., Settings]) -> Iterator[Services]:
+    svc = Services(scratch_home("footprint_home"))
     sync_label_system(svc.driver, load_label_system(svc.settings.ontology_dir))
     try:
         yield svc

@@ -10,7 +10,7 @@ result equals a full recompute, and a second ingest changes nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ from rskg.adjacency import refresh_adjacency
 from rskg.ingest.admin import drop_dataset
 from rskg.ingest.pipeline import IngestOptions, ingest
 from rskg.services import Services
-from rskg.settings import load_settings
+from rskg.settings import Settings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model]
 
@@ -32,12 +32,8 @@ DS = f"test_adjacency_{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
-def env(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    home = tmp_path_factory.mktemp("adjacency_home")
-    main = services.settings
-    main.cache_dir.mkdir(parents=True, exist_ok=True)
-    (home / "cache").symlink_to(main.cache_dir)
-    svc = Services(load_settings(home=home, data_dir=main.data_dir))
+def env(services: Services, scratch_home: Callable[..., Settings]) -> Iterator[Services]:
+    svc = Services(scratch_home("adjacency_home"))
     system = load_label_system(svc.settings.ontology_dir)
     sync_label_system(svc.driver, system)
     refresh_adjacency(svc, system)                      # the full state before the new dataset

@@ -4,7 +4,7 @@ Sample nodes in Neo4j; a composition bound returns only samples within it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,22 +18,19 @@ from rskg.composition.train import SegReport, SegTrainConfig, train_segmentation
 from rskg.ingest.admin import drop_dataset
 from rskg.ingest.pipeline import IngestOptions, ingest
 from rskg.services import Services
-from rskg.settings import Settings, load_settings
+from rskg.settings import Settings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model, pytest.mark.slow]
 DS = "test_composition_ucm"
 
 
 @pytest.fixture(scope="module")
-def home(services: Services, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def home(services: Services, settings: Settings, scratch_home: Callable[..., Settings]) -> Iterator[Settings]:
     from kg.label_sync import sync_label_system
     from ontology.store import load_label_system
 
     sync_label_system(services.driver, load_label_system(settings.ontology_dir))   # idempotent
-    h = tmp_path_factory.mktemp("composition_home")
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    (h / "cache").symlink_to(settings.cache_dir)            # share the cached backbone maps and ONNX models
-    s = load_settings(home=h)
+    s = scratch_home("composition_home")                    # shares the cached backbone maps and ONNX models
     yield s
     with Services(s) as svc:
         drop_dataset(svc, DS, [f"{DS}_multilabel"])

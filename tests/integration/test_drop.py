@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from rskg.ingest.pipeline import IngestOptions, IngestReport, ingest
 from rskg.retrieval.model import RetrievalRequest
 from rskg.retrieval.pipeline import retrieve
 from rskg.services import Services
-from rskg.settings import Settings, load_settings
+from rskg.settings import Settings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model]
 
@@ -87,14 +87,11 @@ def _link(root: Path, src_dir: Path, classes: dict[str, str]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def env(services: Services, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+def env(services: Services, data_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+        scratch_home: Callable[..., Settings]) -> Iterator[Env]:
     from embeddings.image import ImageEncoder
 
-    home = tmp_path_factory.mktemp("drop_home")
-    main = services.settings
-    main.cache_dir.mkdir(parents=True, exist_ok=True)
-    (home / "cache").symlink_to(main.cache_dir)            # ONNX exports, text-vector cache
-    s = load_settings(home=home, data_dir=main.data_dir)
+    s = scratch_home("drop_home")                          # shares the ONNX exports and the text-vector cache
     svc = Services(s)
     sync_label_system(svc.driver, load_label_system(s.ontology_dir))
     images = data_dir / "ucmerced" / "images"

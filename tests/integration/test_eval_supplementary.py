@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ import pytest
 from rskg.ingest.admin import drop_dataset
 from rskg.ingest.pipeline import IngestOptions, ingest
 from rskg.services import Services
-from rskg.settings import Settings, load_settings
+from rskg.settings import Settings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model, pytest.mark.slow]
 DATASET = "test_eval_ucm"
@@ -30,15 +30,13 @@ LABELS = ("buildings", "trees", "water", "cars")
 
 @pytest.fixture(scope="module")
 def home(services: Services, settings: Settings, data_dir: Path,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+         scratch_home: Callable[..., Settings]) -> Iterator[Path]:
     from embeddings.image import ImageEncoder
 
-    home = tmp_path_factory.mktemp("eval_home")
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    (home / "cache").symlink_to(settings.cache_dir)
+    s = scratch_home("eval_home")
+    home = s.home
     if settings.home.joinpath("models").is_dir():
         (home / "models").symlink_to(settings.home / "models")      # the same head as the product
-    s = load_settings(home=home)
     svc = Services(s)
     try:
         enc = ImageEncoder(s, backend="onnx")

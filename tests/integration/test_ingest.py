@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from rskg.ingest.admin import drop_dataset
 from rskg.ingest.features import index_ids
 from rskg.ingest.pipeline import IngestOptions, IngestReport, ingest
 from rskg.services import Services
-from rskg.settings import Settings, load_settings
+from rskg.settings import Settings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model]
 
@@ -77,13 +77,10 @@ class Ctx:
 
 
 @pytest.fixture(scope="module")
-def ctx(services: Services, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ctx]:
+def ctx(services: Services, scratch_home: Callable[..., Settings]) -> Iterator[Ctx]:
     from embeddings.image import ImageEncoder
 
-    home = tmp_path_factory.mktemp("ingest_home")
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    (home / "cache").symlink_to(settings.cache_dir)        # share the exported ONNX model
-    s = load_settings(home=home)
+    s = scratch_home("ingest_home")                        # shares the exported ONNX model
     svc = Services(s)
     c = Ctx(s, svc, ImageEncoder(s, backend="onnx"))
     yield c

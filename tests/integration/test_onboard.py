@@ -9,7 +9,7 @@ the review queue and answers nothing; a second ingest stores nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ from rskg.label_mapping import MappingContext, pending
 from rskg.retrieval.model import RetrievalRequest
 from rskg.retrieval.pipeline import retrieve
 from rskg.services import Services
-from rskg.settings import Settings, load_settings
+from rskg.settings import Settings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model]
 
@@ -37,13 +37,9 @@ PER_CLASS = 3
 
 
 @pytest.fixture(scope="module")
-def onboard_env(services: Services, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
-                ) -> Iterator[tuple[Settings, Services, Path]]:
-    home = tmp_path_factory.mktemp("onboard_home")
-    main = services.settings
-    main.cache_dir.mkdir(parents=True, exist_ok=True)
-    (home / "cache").symlink_to(main.cache_dir)           # the text-vector cache and the MiniLM export
-    s = load_settings(home=home, data_dir=main.data_dir)
+def onboard_env(services: Services, data_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+                scratch_home: Callable[..., Settings]) -> Iterator[tuple[Settings, Services, Path]]:
+    s = scratch_home("onboard_home")                      # shares the text-vector cache and the MiniLM export
     svc = Services(s)
     sync_label_system(svc.driver, load_label_system(s.ontology_dir))
     root = tmp_path_factory.mktemp("onboard_data") / "scenes"

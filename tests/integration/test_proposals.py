@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -45,15 +45,12 @@ RETURN c.name AS name, c.alt_labels AS alt, collect(p.id) AS parents
 
 
 @pytest.fixture(scope="module")
-def env(services: Services, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
-        ) -> Iterator[tuple[Settings, Services, Path, Path]]:
-    home = tmp_path_factory.mktemp("proposal_home")
-    main = services.settings
-    main.cache_dir.mkdir(parents=True, exist_ok=True)
-    (home / "cache").symlink_to(main.cache_dir)
-    onto = home / "ontology"
+def env(services: Services, data_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+        scratch_home: Callable[..., Settings]) -> Iterator[tuple[Settings, Services, Path, Path]]:
+    base = scratch_home("proposal_home")
+    onto = base.home / "ontology"
     shutil.copytree(ONTOLOGY_DIR, onto)
-    s = load_settings(home=home, data_dir=main.data_dir, ontology_dir=onto)
+    s = load_settings(home=base.home, data_dir=base.data_dir, ontology_dir=onto)
     svc = Services(s)
     sync_label_system(svc.driver, load_label_system(onto))
     root = tmp_path_factory.mktemp("proposal_data") / "scenes"

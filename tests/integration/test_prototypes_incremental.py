@@ -9,7 +9,7 @@ concepts those samples reach (airplane, beach and their ancestors); the result e
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from rskg.ingest.admin import drop_dataset
 from rskg.ingest.pipeline import IngestOptions, ingest
 from rskg.retrieval.prototypes import build_prototypes, prototype_path, read_store, store_key
 from rskg.services import Services
-from rskg.settings import load_settings
+from rskg.settings import Settings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model]
 
@@ -32,14 +32,10 @@ A, B = f"test_proto_a_{os.getpid()}", f"test_proto_b_{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
-def env(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services, object]]:
+def env(services: Services, scratch_home: Callable[..., Settings]) -> Iterator[tuple[Services, object]]:
     from embeddings.image import ImageEncoder
 
-    home = tmp_path_factory.mktemp("proto_home")
-    main = services.settings
-    main.cache_dir.mkdir(parents=True, exist_ok=True)
-    (home / "cache").symlink_to(main.cache_dir)
-    s = load_settings(home=home, data_dir=main.data_dir)
+    s = scratch_home("proto_home")
     svc = Services(s)
     sync_label_system(svc.driver, load_label_system(s.ontology_dir))
     try:
