@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._scale_ingest import temp_home
 from rskg.ingest.admin import drop_dataset
 from rskg.ingest.features import default_extractor
 from rskg.ingest.pipeline import IngestOptions, IngestReport, ingest
@@ -39,40 +38,33 @@ def _row(name: str, rep: IngestReport) -> str:
 
 def run(settings: Settings) -> str:
     ucm = settings.data_dir / "ucmerced"
-    home = Path(tempfile.mkdtemp(prefix="rskg-bench-ingest-"))
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    (home / "cache").symlink_to(settings.cache_dir)
-    s = load_settings(home=home)
     load = os.getloadavg()
     rows: list[str] = []
     created: list[str] = []
-    try:
-        with Services(s) as svc:
-            extractor = default_extractor(s, "onnx")
+    with temp_home(settings, "rskg-bench-ingest-") as s, Services(s) as svc:
+        extractor = default_extractor(s, "onnx")
 
-            def go(name: str, ds: str, extract: bool, engine: str = "local") -> IngestReport:
-                created.append(ds)
-                opts = IngestOptions(url=str(ucm), dataset="ucm", dataset_id=ds, engine=engine, progress=False,
-                                     workers=2 if engine == "ray" else 4)
-                rep = ingest(svc, opts, extractor if extract else None)
-                rows.append(_row(name, rep))
-                return rep
+        def go(name: str, ds: str, extract: bool, engine: str = "local") -> IngestReport:
+            created.append(ds)
+            opts = IngestOptions(url=str(ucm), dataset="ucm", dataset_id=ds, engine=engine, progress=False,
+                                 workers=2 if engine == "ray" else 4)
+            rep = ingest(svc, opts, extractor if extract else None)
+            rows.append(_row(name, rep))
+            return rep
 
-            full = go("local engine, with features (onnx)", "bench_ingest_ucm", True)
-            go("rerun of the same (all skipped by sha256)", "bench_ingest_ucm", True)
-            go("local engine, no feature step", "bench_ingest_ucm_nofeat", False)
-            try:
-                import ray  # noqa: F401
+        full = go("local engine, with features (onnx)", "bench_ingest_ucm", True)
+        go("rerun of the same (all skipped by sha256)", "bench_ingest_ucm", True)
+        go("local engine, no feature step", "bench_ingest_ucm_nofeat", False)
+        try:
+            import ray  # noqa: F401
 
-                t0 = time.perf_counter()
-                go("ray engine (local Ray, 2 CPUs), no feature step", "bench_ingest_ucm_ray", False, "ray")
-                ray_note = f"Ray run includes Ray start-up ({time.perf_counter() - t0:.0f} s wall for the call)."
-            except ImportError:
-                ray_note = "Ray not installed: ray engine not measured."
-            for ds in created:
-                drop_dataset(svc, ds, [f"{ds}_multilabel"])
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+            t0 = time.perf_counter()
+            go("ray engine (local Ray, 2 CPUs), no feature step", "bench_ingest_ucm_ray", False, "ray")
+            ray_note = f"Ray run includes Ray start-up ({time.perf_counter() - t0:.0f} s wall for the call)."
+        except ImportError:
+            ray_note = "Ray not installed: ray engine not measured."
+        for ds in created:
+            drop_dataset(svc, ds, [f"{ds}_multilabel"])
     header = "| run | samples | seconds | images/s | " + " | ".join(STAGES) + " |"
     text = "\n".join([
         "# Ingest throughput (UCMerced, 2,100 JPEGs of ~256x256, + 17-label multi-labels)",
