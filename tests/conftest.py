@@ -40,6 +40,23 @@ def scratch_home(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -
     return make
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """Headless Chromium (Debian package) driven by Playwright, one per test module; skips when either is absent."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is absent: `apt-get install -y chromium` (scripts/system-deps.sh)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' (playwright)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
 @pytest.fixture(scope="session")
 def servers(settings: Settings) -> Settings:
     """Start (or reuse) the real Neo4j and PostgreSQL servers once for the whole run."""

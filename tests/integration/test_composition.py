@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -354,7 +355,7 @@ def test_describe_reports_the_composition(composed: Composed, home: Settings, da
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="install the Debian package `chromium`")
 def test_compose_page_sends_composition_bounds(composed: Composed, bounds: tuple, home: Settings,
-                                               tmp_path: Path) -> None:
+                                               tmp_path: Path, chromium: Any) -> None:
     """The web app's compose page in headless Chromium: two composition bounds picked from the measured concepts
     reach the retrieve request (the shown samples are exactly retrieve()'s with the same bounds)."""
     import math
@@ -366,7 +367,6 @@ def test_compose_page_sends_composition_bounds(composed: Composed, bounds: tuple
     from rskg.retrieval.pipeline import retrieve
     from tests.integration.api.conftest import serve_in_thread
 
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' (playwright)")
     svc = composed.services
     b, _ = bounds
     lo_text = f"{math.floor(b[0][1] * 10000) / 100:.2f}"          # percent, as typed; the page divides by 100
@@ -377,10 +377,9 @@ def test_compose_page_sends_composition_bounds(composed: Composed, bounds: tuple
         composition=[CompositionBound("water_area", lo), CompositionBound("artificial_surface", None, hi)]))
     within = _within(_fractions(svc), [("water_area", lo, None), ("artificial_surface", None, hi)])
     assert {h.sample_id for h in ref.direct + ref.supplementary} <= within and ref.direct and ref.supplementary
-    with serve_in_thread(home, svc) as base, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
-        page = browser.new_context(viewport={"width": 1280, "height": 1000}, bypass_csp=True).new_page()
+    with serve_in_thread(home, svc) as base:
+        context = chromium.new_context(viewport={"width": 1280, "height": 1000}, bypass_csp=True)
+        page = context.new_page()
         page.set_default_timeout(30_000)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -410,7 +409,7 @@ def test_compose_page_sends_composition_bounds(composed: Composed, bounds: tuple
         page.screenshot(path=str(shot), full_page=True)
         if os.environ.get("RSKG_SCREENSHOT_DIR"):
             shutil.copy(shot, os.environ["RSKG_SCREENSHOT_DIR"])
-        browser.close()
+        context.close()
     assert not errors, errors
 
 
@@ -477,7 +476,8 @@ def test_hir_composition_of_an_uploaded_example_image(home: Settings, composed: 
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="install the Debian package `chromium`")
-def test_sample_page_shows_mask_and_composition(composed: Composed, home: Settings, tmp_path: Path) -> None:
+def test_sample_page_shows_mask_and_composition(composed: Composed, home: Settings, tmp_path: Path,
+                                                chromium: Any) -> None:
     """/sample/<id> in headless Chromium: the mask thumbnail (whose pixel shares ARE the stored fine fractions),
     one composition row per stored concept share >= 0.5 %, fine concepts in their mask colour, labels, concepts."""
     import io
@@ -491,14 +491,13 @@ def test_sample_page_shows_mask_and_composition(composed: Composed, home: Settin
     from embeddings.seg_legend import COLOUR_OF_CONCEPT, FINE_CLASSES
     from tests.integration.api.conftest import serve_in_thread
 
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' (playwright)")
     svc = composed.services
     fr = _fractions(svc)
     sid = max((s for s in fr if "/river/" in s), key=lambda s: fr[s].get("water_area", 0.0))
     with svc.connection() as conn:
         labels = {(str(a), str(b)) for a, b in conn.execute(
             "SELECT label_set, label FROM sample_labels WHERE sample_id = %s", (sid,)).fetchall()}
-    with serve_in_thread(home, svc) as base, sync_api.sync_playwright() as p:
+    with serve_in_thread(home, svc) as base:
         from urllib.parse import quote
 
         png = httpx.get(f"{base}/masks/{quote(sid, safe='')}.png", timeout=30)
@@ -508,9 +507,8 @@ def test_sample_page_shows_mask_and_composition(composed: Composed, home: Settin
         for j, (_, cid) in enumerate(FINE_CLASSES):   # the mask a user sees is the one the fractions came from
             assert shares[j] == pytest.approx(fr[sid].get(cid, 0.0), abs=1e-6), cid
         assert httpx.get(f"{base}/masks/{quote('no:such', safe='')}.png", timeout=30).status_code == 404
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
-        page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+        context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+        page = context.new_page()
         page.set_default_timeout(30_000)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -532,7 +530,7 @@ def test_sample_page_shows_mask_and_composition(composed: Composed, home: Settin
         page.screenshot(path=str(shot), full_page=True)
         if os.environ.get("RSKG_SCREENSHOT_DIR"):
             shutil.copy(shot, os.environ["RSKG_SCREENSHOT_DIR"])
-        browser.close()
+        context.close()
     assert not errors, errors
 
 

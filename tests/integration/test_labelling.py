@@ -33,9 +33,6 @@ from rskg.settings import Settings
 pytestmark = [pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model, pytest.mark.slow]
 
 SRC = "test_labelling_eurosat"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 USER_DATASETS: list[str] = []
 
 
@@ -109,14 +106,8 @@ def live(services: Services, prepared_src: artifacts.Prepared) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is absent: `apt-get install -y chromium` (scripts/system-deps.sh)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' (playwright)")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
+def browser(chromium: Any) -> Any:
+    return chromium
 
 
 @pytest.fixture()

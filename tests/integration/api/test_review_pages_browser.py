@@ -5,7 +5,6 @@ Needs the Debian package ``chromium`` (/usr/bin/chromium; scripts/system-deps.sh
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,6 @@ from rskg.services import Services
 from tests.integration.api.conftest import current_decision, maps_to
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = [
     pytest.mark.neo4j, pytest.mark.postgres, pytest.mark.model,
@@ -27,13 +24,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' (playwright)")
-    assert shutil.which(str(CHROMIUM))
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
+def browser(chromium: Any) -> Any:
+    return chromium
 
 
 @pytest.fixture()

@@ -5,7 +5,6 @@ Needs the Debian package ``chromium`` and the ``playwright`` Python package (dev
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,6 @@ pytestmark = [
     pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="/usr/bin/chromium is absent: install the "
                        "Debian package `chromium` (scripts/system-deps.sh) to run the browser tests"),
 ]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -29,12 +26,8 @@ def derived_edges(services: Any, label_system: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' (playwright)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS, headless=True)
-        yield b
-        b.close()
+def browser(chromium: Any) -> Any:
+    return chromium
 
 
 def _page(browser: Any, width: int, height: int, errors: list[str]) -> Any:
