@@ -69,6 +69,14 @@ def env(services: Services, data_dir: Path, tmp_path_factory: pytest.TempPathFac
         svc.close()
 
 
+def _forget(svc: Services, ctx: MappingContext, label_set: str) -> None:
+    """Close the mapping context's encoder; remove the label set's decisions and its SourceLabel nodes."""
+    if ctx.encoder is not None:
+        ctx.encoder.close()
+    with svc.connection() as conn:
+        store.delete_dataset(conn, label_set)
+    G.delete_dataset_labels(svc.driver, label_set)
+
 def test_accept_creates_concept_reject_records_negative_mapping(env, tmp_path: Path) -> None:
     s, svc, root, onto = env
     opts = IngestOptions(url=str(root), dataset="imagefolder", dataset_id=DS, progress=False, workers=2,
@@ -158,11 +166,7 @@ def test_pending_label_without_equivalent_placed_as_new_concept(env) -> None:
         with pytest.raises(Exception, match="superseded"):
             review(ctx, d.id, "accept", "tester")
     finally:
-        if ctx.encoder is not None:
-            ctx.encoder.close()
-        with svc.connection() as conn:
-            store.delete_dataset(conn, ds)
-        G.delete_dataset_labels(svc.driver, ds)
+        _forget(svc, ctx, ds)
 
 
 def test_graphql_accept_places_a_new_concept(env) -> None:
@@ -200,8 +204,4 @@ def test_graphql_accept_places_a_new_concept(env) -> None:
         rec = svc.driver.execute_query(CONCEPT_PARENTS, id="rubber_plantation").records
         assert rec and rec[0]["parents"] == ["agricultural_land"]
     finally:
-        if ctx.encoder is not None:
-            ctx.encoder.close()
-        with svc.connection() as conn:
-            store.delete_dataset(conn, ds)
-        G.delete_dataset_labels(svc.driver, ds)
+        _forget(svc, ctx, ds)
