@@ -78,7 +78,7 @@ def onboard_label_sets(svc: Services, label_sets: Mapping[str, Sequence[str]], a
     (``rskg.adjacency``), and refit the prototypes whose members changed (when this home has a prototype
     store; ``samples_changed``: the ingest added or relabelled samples). Idempotent."""
     rep = _map_label_sets(svc, label_sets, author)
-    if dataset is not None and rep.note == "" and _has_multi_label_samples(svc, dataset):
+    if dataset is not None and rep.note == "" and has_multi_label_samples(svc, dataset):
         from ontology.store import load_label_system
         from rskg.adjacency import refresh_adjacency
 
@@ -106,7 +106,8 @@ GROUP BY sl.sample_id HAVING count(*) > 1 LIMIT 1
 """
 
 
-def _has_multi_label_samples(svc: Services, dataset: str) -> bool:
+def has_multi_label_samples(svc: Services, dataset: str) -> bool:
+    """Whether some sample of the dataset carries two labels or more (its co-occurrences feed ADJACENT_TO)."""
     with svc.connection() as conn:
         return conn.execute(MULTI_LABEL_SAMPLE, (dataset,)).fetchone() is not None
 

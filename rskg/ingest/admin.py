@@ -21,16 +21,13 @@ from rskg.ingest.features import image_index_path, index_lock
 from rskg.services import Services
 
 if TYPE_CHECKING:
+    from ontology.model import LabelSystem
     from rskg.adjacency import AdjacencyReport
     from rskg.retrieval.prototypes import BuildReport
 
 LABEL_SETS_OF = """
 SELECT DISTINCT sl.label_set FROM sample_labels sl JOIN samples s ON s.id = sl.sample_id
 WHERE s.dataset_id = %s ORDER BY 1
-"""
-MULTI_LABELLED = """
-SELECT 1 FROM sample_labels sl JOIN samples s ON s.id = sl.sample_id WHERE s.dataset_id = %s
-GROUP BY sl.sample_id HAVING count(*) > 1 LIMIT 1
 """
 DECISIONS_OF = "SELECT count(*) FROM mapping_decisions WHERE dataset_id = ANY(%s) AND NOT superseded"
 KNOWN_DATASETS = "SELECT id FROM datasets ORDER BY id"
@@ -101,21 +98,24 @@ class DropReport:
         return out
 
 
-def plan_drop(services: Services, dataset_id: str, keep_mappings: bool = False) -> DropReport:
+def plan_drop(services: Services, dataset_id: str, keep_mappings: bool = False,
+              system: LabelSystem | None = None) -> DropReport:
     """What :func:`drop_ingested` would delete; changes nothing. Unknown ids raise NotFoundError."""
     from ontology.store import load_label_system
+    from rskg.onboard import has_multi_label_samples
 
+    system = system or load_label_system(services.settings.ontology_dir)
     with services.connection() as conn:
         known = [str(r[0]) for r in conn.execute(KNOWN_DATASETS).fetchall()]
         if dataset_id not in known:
             raise NotFoundError(f"no ingested dataset {dataset_id!r} (ingested: {', '.join(known) or 'none'})",
                                 "`rskg drop` takes a catalog id as given to `rskg ingest --id`.")
         sets = {dataset_id, *(str(r[0]) for r in conn.execute(LABEL_SETS_OF, (dataset_id,)).fetchall())}
-        curated_ids = set(load_label_system(services.settings.ontology_dir).datasets)
+        curated_ids = set(system.datasets)
         rep = DropReport(dataset_id, catalog.count(conn, dataset_id), keep_mappings=keep_mappings,
-                         label_sets=sorted(sets - curated_ids), curated=sorted(sets & curated_ids),
-                         multi_label=conn.execute(MULTI_LABELLED, (dataset_id,)).fetchone() is not None)
+                         label_sets=sorted(sets - curated_ids), curated=sorted(sets & curated_ids))
         rep.decisions = int(conn.execute(DECISIONS_OF, (rep.label_sets,)).fetchone()[0])
+    rep.multi_label = has_multi_label_samples(services, dataset_id)
     return rep
 
 
@@ -125,7 +125,8 @@ def drop_ingested(services: Services, dataset_id: str, keep_mappings: bool = Fal
     from rskg.adjacency import refresh_adjacency
     from rskg.onboard import refresh_prototypes
 
-    rep = plan_drop(services, dataset_id, keep_mappings)
+    system = load_label_system(services.settings.ontology_dir)
+    rep = plan_drop(services, dataset_id, keep_mappings, system)
     with services.connection() as lock_conn:
         if not catalog.try_lock(lock_conn, dataset_id):
             raise ValidationError(f"an ingest of {dataset_id!r} is running", "Wait for it to finish, then drop.")
@@ -139,9 +140,8 @@ def drop_ingested(services: Services, dataset_id: str, keep_mappings: bool = Fal
         finally:
             catalog.unlock(lock_conn, dataset_id)
     rep.done = True
-    services.invalidate_caches()
     if rep.multi_label:
-        rep.adjacency = refresh_adjacency(services, load_label_system(services.settings.ontology_dir), dataset_id)
+        rep.adjacency = refresh_adjacency(services, system, dataset_id)
     rep.prototypes = refresh_prototypes(services)
     services.invalidate_caches()
     return rep
