@@ -136,14 +136,20 @@ def build_pool(settings: Settings, target: int) -> dict[str, Any]:
                         f"cost {1e6 / rate / 3600 if rate else float('nan'):.1f} h of this machine.")}
 
 
-def load_pool(settings: Settings) -> tuple[np.ndarray, list[dict[str, Any]]]:
+def load_pool(settings: Settings, dtype: Any = np.float32) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """The pool's vectors (L2-normalised rows, ``dtype``) and provenance, in entry order. Filled into one array
+    chunk by chunk (at 1M x 1712 a float32 copy is 6.9 GB: no second copy is made)."""
     ex_version = default_extractor(settings, "onnx").version
     d = pool_dir(settings, ex_version)
     man = _manifest(d)
-    vecs, prov = [], []
+    n, dim = sum(int(c["rows"]) for c in man["chunks"]), int(man.get("dim", 1))
+    x = np.zeros((n, dim), dtype)
+    prov: list[dict[str, Any]] = []
+    at = 0
     for c in man["chunks"]:
-        vecs.append(np.load(d / c["file"]).astype(np.float32))
-        prov += [json.loads(x) for x in (d / c["file"].replace("vectors_", "provenance_").replace(".npy", ".jsonl")
-                                         ).read_text().splitlines()]
-    x = np.concatenate(vecs) if vecs else np.zeros((0, 1), np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12), prov
+        v = np.load(d / c["file"]).astype(np.float32)
+        x[at : at + len(v)] = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        at += len(v)
+        lines = (d / c["file"].replace("vectors_", "provenance_").replace(".npy", ".jsonl")).read_text()
+        prov += [json.loads(line) for line in lines.splitlines()]
+    return x, prov

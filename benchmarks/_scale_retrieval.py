@@ -3,11 +3,15 @@
 Per size ``n`` (10k / 100k / 1M and the pool's own size, as far as the pool reaches): the first ``n`` pool vectors
 are the index, the last ``NQ`` the queries (in no index). Rows:
 
-* exact: faiss ``IndexFlatIP`` (the truth of recall@10) and the product's exact path (``VectorIndex`` flat: one
-  matrix product while n <= EXACT_LIMIT);
-* ``PQ{m}``: the product's IVF-PQ without re-ranking (``refine_factor=1``), at the product's nprobe;
+* exact: faiss ``IndexFlatIP`` (the truth of recall@10) and, up to ``PRODUCT_FLAT_MAX``, the product's exact
+  path (``VectorIndex`` flat: one matrix product while n <= EXACT_LIMIT);
+* ``PQ{m}``: the product's IVF-PQ without re-ranking, at the product's nprobe: measured as refine factor 1 of the
+  refined index (the PQ's own top k re-scored exactly: the same set, so the same recall, as the PQ alone;
+  ``index_mb`` = the PQ part only);
 * ``PQ{m},RFlat``: the same IVF-PQ under faiss ``IndexRefineFlat``, refine factor x nprobe grid (the factor and
   nprobe are read at search time, so one trained index serves the grid, as in the product).
+
+One full float32 copy of the vectors beside the pool at a time (1M x 1712 = 6.9 GB each), so 1M fits 24 GB.
 
 Latency: one query at a time (NQ timings) and batches of ``BATCH`` queries (each batch ``REPEATS`` times), under
 :func:`rskg.retrieval.knn.single_threaded` (1 FAISS / BLAS thread, as a request runs). Chosen per size: among
@@ -38,6 +42,7 @@ REPEATS = 3
 FACTORS = (2, 4, 8)
 NPROBES = (8, 16, 32)
 TARGET_RECALL = 0.99
+PRODUCT_FLAT_MAX = 200_000   # above: the product's flat path (same exact scores) is not timed (time, memory)
 
 
 def _ms(xs: list[float]) -> tuple[float, float]:
@@ -80,22 +85,23 @@ def _size(xb: np.ndarray, q: np.ndarray, s: Settings) -> dict[str, Any]:
     ids = [str(i) for i in range(n)]
     curve: list[dict[str, Any]] = [
         {"index": "exact: faiss IndexFlatIP", **_measure(lambda x: flat.search(x, 10)[1], q, truth)}]
-    ex = VectorIndex.build(ids, xb, IndexParams(ivfpq_min_vectors=10**12))
-    curve.append({"index": "exact: VectorIndex flat (product path)",
-                  **_measure(_searcher(ex), q, truth)})
+    flat.reset()                               # frees 6.9 GB at 1M x 1712: one full copy beside the pool at a time
+    if n <= PRODUCT_FLAT_MAX:
+        ex = VectorIndex.build(ids, xb, IndexParams(ivfpq_min_vectors=10**12))
+        curve.append({"index": "exact: VectorIndex flat (product path)", **_measure(_searcher(ex), q, truth)})
+        del ex
     base = IndexParams.from_settings(s)
-    built: dict[int, tuple[VectorIndex, float, float]] = {}
-    for rf in (1, max(FACTORS)):
-        t0 = time.perf_counter()
-        idx = VectorIndex.build(ids, xb, dataclasses.replace(base, ivfpq_min_vectors=0, refine_factor=rf))
-        built[rf] = (idx, round(time.perf_counter() - t0, 1), round(len(faiss.serialize_index(idx.index)) / 2**20, 1))
-    for rf, grid in ((1, [(1, base.nprobe)]), (max(FACTORS), [(f, p) for f in FACTORS for p in NPROBES])):
-        idx, build_s, mb = built[rf]
-        for factor, nprobe in grid:
-            idx.params = dataclasses.replace(idx.params, nprobe=nprobe, refine_factor=factor)  # read at search time
-            curve.append({"index": idx.factory_string(n), "nprobe": nprobe, "refine_factor": factor,
-                          "build_s": build_s, "index_mb": mb,
-                          **_measure(_searcher(idx), q, truth)})
+    t0 = time.perf_counter()
+    idx = VectorIndex.build(ids, xb, dataclasses.replace(base, ivfpq_min_vectors=0, refine_factor=max(FACTORS)))
+    build_s = round(time.perf_counter() - t0, 1)
+    mb = round(len(faiss.serialize_index(idx.index)) / 2**20, 1)
+    pq_mb = round(len(faiss.serialize_index(idx._base())) / 2**20, 1)
+    # factor 1 = the PQ's own top k, re-scored exactly: the same set (so the same recall) as the PQ alone
+    for factor, nprobe in [(1, base.nprobe)] + [(f, p) for f in FACTORS for p in NPROBES]:
+        idx.params = dataclasses.replace(idx.params, nprobe=nprobe, refine_factor=factor)  # read at search time
+        name = idx.factory_string(n) if factor > 1 else idx.factory_string(n).removesuffix(",RFlat")
+        curve.append({"index": name, "nprobe": nprobe, "refine_factor": factor, "build_s": build_s,
+                      "index_mb": mb if factor > 1 else pq_mb, **_measure(_searcher(idx), q, truth)})
     ann = [c for c in curve if "nprobe" in c]
     good = [c for c in ann if c["recall10"] >= TARGET_RECALL] or [max(ann, key=lambda c: c["recall10"])]
     best = min(good, key=lambda c: (c["nprobe"], c["refine_factor"]))
@@ -104,12 +110,12 @@ def _size(xb: np.ndarray, q: np.ndarray, s: Settings) -> dict[str, Any]:
     return {"curve": curve, "chosen": {k: best[k] for k in keys}, "p99_ms": best["p99_ms"], "p50_ms": best["p50_ms"]}
 
 
-def retrieval_curve(settings: Settings) -> dict[str, Any]:
+def retrieval_curve(settings: Settings, only_sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
     x, _prov = load_pool(settings)
     if len(x) < NQ + 1000:
         return {"note": f"the pool holds {len(x)} vectors: build it first (--only pool)", "sizes": {}}
     q, base = np.ascontiguousarray(x[-NQ:]), x[:-NQ]
-    sizes = [n for n in SIZES if n <= len(base)] + ([len(base)] if len(base) not in SIZES else [])
+    sizes = [n for n in only_sizes if n <= len(base)] + ([len(base)] if len(base) not in SIZES else [])
     out: dict[str, Any] = {}
     for n in sizes:
         out[str(n)] = _size(np.ascontiguousarray(base[:n]), q, settings)

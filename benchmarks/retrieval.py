@@ -26,6 +26,7 @@ import os
 import platform
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ def prepare_corpus(settings: Settings) -> tuple[Settings, Services]:
                     rows += [{"dataset": ls, "name": m.name, "concept": c, "rel": "COVERS", "source": src}
                              for c in m.covers]
         svc.driver.execute_query(ADOPT_MAPPINGS, rows=rows)
-        ingest(svc, opts, extractor)  # type: ignore[arg-type]
+        ingest(svc, opts, extractor)
     build_prototypes(svc, s)
     return s, svc
 
@@ -116,17 +117,23 @@ def pct(xs: list[float], p: float) -> float:
     return float(np.percentile(np.asarray(xs), p))
 
 
-def time_requests(svc: Services, s: Settings, n_req: int, bbox: tuple[float, ...] | None = None,
-                  backend: str = "sql") -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"total": [], "supplementary": [], "direct": [], "cpu": []}
+def time_requests(svc: Services, s: Settings, n_req: int, bbox: tuple[float, float, float, float] | None = None,
+                  backend: str = "sql", **filters: Any) -> dict[str, list[float]]:
+    """Timings (ms) of ``n_req`` retrievals cycling over LABELS; ``filters``: more RetrievalRequest fields
+    (e.g. time_from / time_to). Also the result sizes (``n_direct``, ``n_supplementary``)."""
+    out: dict[str, list[float]] = {"total": [], "supplementary": [], "direct": [], "cpu": [], "n_direct": [],
+                                   "n_supplementary": []}
     for i in range(5):   # warm-up: caches, first-touch of the index
-        retrieve(svc, s, RetrievalRequest(labels=[LABELS[i % len(LABELS)]], bbox=bbox))
+        retrieve(svc, s, RetrievalRequest(labels=[LABELS[i % len(LABELS)]], bbox=bbox, **filters))
     for i in range(n_req):
         c0 = time.process_time()
-        r = retrieve(svc, s, RetrievalRequest(labels=[LABELS[i % len(LABELS)]], bbox=bbox, direct_backend=backend))
+        r = retrieve(svc, s, RetrievalRequest(labels=[LABELS[i % len(LABELS)]], bbox=bbox, direct_backend=backend,
+                                              **filters))
         out["cpu"].append((time.process_time() - c0) * 1000)
         for k in ("total", "supplementary", "direct"):
             out[k].append(r.timings_ms.get(k, 0.0))
+        out["n_direct"].append(len(r.direct))
+        out["n_supplementary"].append(len(r.supplementary))
     return out
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from embeddings.head_model import ProjectionHead
 
 DEFAULT_THRESHOLD = 0.5
+PROBA_CHUNK = 65_536    # index positions scored per step
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,14 @@ def _probabilities(head: ProjectionHead, index: VectorIndex) -> np.ndarray:
 
     from rskg.retrieval.knn import single_threaded
 
-    z = torch.from_numpy(np.ascontiguousarray(index.matrix(), np.float32))
+    n = len(index.ids)
+    proba = np.full((n, len(head.cfg.labels)), -1.0, np.float32)       # tombstones stay -1
     with torch.no_grad(), single_threaded():
-        proba = torch.sigmoid(head.classifier(z * head.log_scale.exp())).numpy().astype(np.float32)
-    dead = np.asarray([p for p, i in enumerate(index.ids) if not i], np.int64)
-    if len(dead):
-        proba[dead] = -1.0
+        for s in range(0, n, PROBA_CHUNK):   # never the whole matrix at once: 6.9 GB at 1M x 1712
+            pos = np.asarray([p for p in range(s, min(n, s + PROBA_CHUNK)) if index.ids[p]], np.int64)
+            if len(pos):
+                z = torch.from_numpy(np.ascontiguousarray(index.reconstruct(pos), np.float32))
+                proba[pos] = torch.sigmoid(head.classifier(z * head.log_scale.exp())).numpy()
     return proba
 
 
