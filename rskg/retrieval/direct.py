@@ -33,9 +33,11 @@ class DirectRow:
     labels: tuple[str, ...]   # the sample's source labels that matched
 
 
+LABEL_SEP = "\x1f"   # the matched labels travel as one string (unit separator): parsing a text[] per row in
+# psycopg cost ~10 us of CPU per direct match (170-230 ms for 16-22k matches at 200k catalog rows -> 10-30 ms)
 DIRECT_SQL = """
 WITH m(label_set, label, root) AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))
-SELECT m.root, s.id, s.dataset_id, array_agg(DISTINCT sl.label ORDER BY sl.label)
+SELECT m.root, s.id, s.dataset_id, string_agg(DISTINCT sl.label, E'\\x1f' ORDER BY sl.label)
 FROM m
 JOIN sample_labels sl ON sl.label_set = m.label_set AND sl.label = m.label
 JOIN samples s ON s.id = sl.sample_id
@@ -62,7 +64,7 @@ def direct_sql(services: Services, lex: Lexicon, closure: dict[str, set[str]],
     q = sql.SQL(DIRECT_SQL).format(w.clause)
     with services.connection() as conn:
         rows = conn.execute(q, [sets, names, roots, *w.params]).fetchall()
-    return [DirectRow(r[0], r[1], r[2], tuple(r[3])) for r in rows]
+    return [DirectRow(r[0], r[1], r[2], tuple(r[3].split(LABEL_SEP))) for r in rows]
 
 
 def direct_cypher(services: Services, lex: Lexicon, closure: dict[str, set[str]], candidates: list[str] | None,
