@@ -141,6 +141,18 @@ class VectorIndex:
         before refine existed): only a rebuild from the original vectors changes that."""
         return self.kind == "ivfpq" and self.refined != (params.refine_factor > 1)
 
+    def outgrown(self) -> bool:
+        """An IVF-PQ whose inverted-list count is under half of what its size calls for now (it was trained at
+        under ~1/4 of its size and only added to since: every list has grown, so nprobe lists scan a larger share
+        of the index -- e.g. trained at 4k, 126 lists, then 1M vectors: 32 probes scan a quarter of it).
+        ``sync_index`` then rebuilds it from the stored features (once per ~4x growth). A fixed
+        ``faiss_nlist`` is never outgrown."""
+        if self.kind == "flat" or self.params.nlist:
+            return False
+        n = len(self._pos)
+        want = max(8, min(int(2 * math.sqrt(n)), n // 39))
+        return 2 * int(faiss.extract_index_ivf(self._base()).nlist) < want
+
     def _base(self) -> faiss.Index:
         """The index holding the live positions: the IVF-PQ (with its pre-transform) under a refine layer."""
         return faiss.downcast_index(cast(Any, self.index).base_index) if self.refined else self.index

@@ -160,7 +160,7 @@ def sync_index(services: Services, dataset_id: str, store: FeatureStore, version
         prefix = f"{dataset_id}:"
         in_idx = {i for i in idx.ids if i and i.startswith(prefix)}
         rebuild = (idx.version != version or idx.dim != store.dim or bool(in_idx - set(ids))
-                   or idx.refine_differs(params))
+                   or idx.refine_differs(params) or idx.outgrown())
         if rebuild:
             idx = index_from_features(store.root, version, store.dim, params)
             added = len(ids)

@@ -138,3 +138,19 @@ def test_flat_path_ignores_the_refine_factor_bit_for_bit() -> None:
         pa, sa = a.search_positions(q, 10, allowed)
         pb, sb = b.search_positions(q, 10, allowed)
         assert np.array_equal(pa, pb) and np.array_equal(sa, sb)
+
+
+def test_an_ivf_index_grown_4x_past_its_training_is_outgrown() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(12_000, 32)).astype(np.float32)
+    ids = [f"s{i}" for i in range(len(x))]
+    params = IndexParams(ivfpq_min_vectors=1000, pq_m=8, pq_dim=32, refine_factor=1)
+    small = VectorIndex.build(ids[:2000], x[:2000], params)          # 51 lists (2000 // 39)
+    assert small.kind == "ivfpq" and not small.outgrown()
+    small.add(ids[2000:6000], x[2000:6000])                          # 6,000 calls for 153 lists: 2 x 51 < 153
+    assert small.outgrown()
+    assert not VectorIndex.build(ids, x, params).outgrown()          # trained at its size
+    fixed = VectorIndex.build(ids[:2000], x[:2000], dataclasses.replace(params, nlist=51))
+    fixed.add(ids[2000:], x[2000:])
+    assert not fixed.outgrown()                                      # a fixed faiss_nlist is the user's choice
+    assert not VectorIndex.build(ids, x, IndexParams(ivfpq_min_vectors=10**9)).outgrown()   # flat
