@@ -11,7 +11,10 @@ are the index, the last ``NQ`` the queries (in no index). Rows:
 * ``PQ{m},RFlat``: the same IVF-PQ under faiss ``IndexRefineFlat``, refine factor x nprobe grid (the factor and
   nprobe are read at search time, so one trained index serves the grid, as in the product).
 
-One full float32 copy of the vectors beside the pool at a time (1M x 1712 = 6.9 GB each), so 1M fits 24 GB.
+Memory: the pool stays float16 (3.4 GB at 1M x 1712); one float32 copy at a time beside it (the exact flat, then
+the refined index's exact store: 6.9 GB each); the IVF-PQ is trained on the first TRAIN_MAX vectors, with the
+list count the product picks for the full size (training on all 1M, as the product does, was OOM-killed at
+22.5 GB here).
 
 Latency: one query at a time (NQ timings) and batches of ``BATCH`` queries (each batch ``REPEATS`` times), under
 :func:`rskg.retrieval.knn.single_threaded` (1 FAISS / BLAS thread, as a request runs). Chosen per size: among
@@ -42,6 +45,9 @@ REPEATS = 3
 FACTORS = (2, 4, 8)
 NPROBES = (8, 16, 32)
 TARGET_RECALL = 0.99
+TRAIN_MAX = 262_144          # training vectors of the IVF-PQ (the product trains on all; at 1M that needs one more
+#                              float32 copy + faiss's training copies: 22.5 GB, killed by the OOM killer here)
+CHUNK = 50_000
 PRODUCT_FLAT_MAX = 200_000   # above: the product's flat path (same exact scores) is not timed (time, memory)
 
 
@@ -80,19 +86,25 @@ def _size(xb: np.ndarray, q: np.ndarray, s: Settings) -> dict[str, Any]:
 
     n = len(xb)
     flat = faiss.IndexFlatIP(xb.shape[1])
-    flat.add(xb)
+    for s0 in range(0, n, CHUNK):                 # xb may be float16 (the pool's own precision)
+        flat.add(np.ascontiguousarray(xb[s0 : s0 + CHUNK], np.float32))
     truth = flat.search(q, 10)[1]
     ids = [str(i) for i in range(n)]
     curve: list[dict[str, Any]] = [
         {"index": "exact: faiss IndexFlatIP", **_measure(lambda x: flat.search(x, 10)[1], q, truth)}]
-    flat.reset()                               # frees 6.9 GB at 1M x 1712: one full copy beside the pool at a time
+    flat.reset()                               # frees 6.9 GB at 1M x 1712: one float32 copy at a time
     if n <= PRODUCT_FLAT_MAX:
-        ex = VectorIndex.build(ids, xb, IndexParams(ivfpq_min_vectors=10**12))
+        ex = VectorIndex.build(ids, np.asarray(xb, np.float32), IndexParams(ivfpq_min_vectors=10**12))
         curve.append({"index": "exact: VectorIndex flat (product path)", **_measure(_searcher(ex), q, truth)})
         del ex
     base = IndexParams.from_settings(s)
+    params = dataclasses.replace(base, ivfpq_min_vectors=0, refine_factor=max(FACTORS))
+    nlist = int(VectorIndex(xb.shape[1], params).factory_string(n).split("IVF", 1)[1].split(",", 1)[0])
     t0 = time.perf_counter()
-    idx = VectorIndex.build(ids, xb, dataclasses.replace(base, ivfpq_min_vectors=0, refine_factor=max(FACTORS)))
+    k = min(n, TRAIN_MAX)
+    idx = VectorIndex.build(ids[:k], np.asarray(xb[:k], np.float32), dataclasses.replace(params, nlist=nlist))
+    for s0 in range(k, n, CHUNK):
+        idx.add(ids[s0 : s0 + CHUNK], np.asarray(xb[s0 : s0 + CHUNK], np.float32))
     build_s = round(time.perf_counter() - t0, 1)
     mb = round(len(faiss.serialize_index(idx.index)) / 2**20, 1)
     pq_mb = round(len(faiss.serialize_index(idx._base())) / 2**20, 1)
@@ -101,7 +113,7 @@ def _size(xb: np.ndarray, q: np.ndarray, s: Settings) -> dict[str, Any]:
         idx.params = dataclasses.replace(idx.params, nprobe=nprobe, refine_factor=factor)  # read at search time
         name = idx.factory_string(n) if factor > 1 else idx.factory_string(n).removesuffix(",RFlat")
         curve.append({"index": name, "nprobe": nprobe, "refine_factor": factor, "build_s": build_s,
-                      "index_mb": mb if factor > 1 else pq_mb, **_measure(_searcher(idx), q, truth)})
+                      "index_mb": mb if factor > 1 else pq_mb, "trained_on": k, **_measure(_searcher(idx), q, truth)})
     ann = [c for c in curve if "nprobe" in c]
     good = [c for c in ann if c["recall10"] >= TARGET_RECALL] or [max(ann, key=lambda c: c["recall10"])]
     best = min(good, key=lambda c: (c["nprobe"], c["refine_factor"]))
@@ -111,10 +123,11 @@ def _size(xb: np.ndarray, q: np.ndarray, s: Settings) -> dict[str, Any]:
 
 
 def retrieval_curve(settings: Settings, only_sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
-    x, _prov = load_pool(settings)
+    x, _prov = load_pool(settings, np.float16)      # 3.4 GB at 1M; float32 chunk by chunk
+    del _prov
     if len(x) < NQ + 1000:
         return {"note": f"the pool holds {len(x)} vectors: build it first (--only pool)", "sizes": {}}
-    q, base = np.ascontiguousarray(x[-NQ:]), x[:-NQ]
+    q, base = np.ascontiguousarray(x[-NQ:], np.float32), x[:-NQ]
     sizes = [n for n in only_sizes if n <= len(base)] + ([len(base)] if len(base) not in SIZES else [])
     out: dict[str, Any] = {}
     for n in sizes:
