@@ -64,7 +64,7 @@ def _pool(sec: dict[str, Any]) -> list[str]:
 
 
 def _retrieval(sec: dict[str, Any]) -> list[str]:
-    out = ["## Retrieval vs repository size (Fig. 8's analogue), real-feature vectors", "",
+    out = ["## Index search vs index size, real-feature vectors (recall and nprobe curve)", "",
            sec.get("note", ""), "",
            "| vectors | index | nprobe | refine factor | recall@10 vs exact | p50 ms (1 query) | p99 ms (1 query) | "
            "p50 ms (20 queries) | p99 ms (20 queries) | build s | index MB | 1-min load |",
