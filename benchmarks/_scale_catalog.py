@@ -41,7 +41,7 @@ import numpy as np
 
 from benchmarks._scale_ingest import load1
 from benchmarks.retrieval import CHUNK, PREFIX
-from embeddings.faiss_index import IndexParams, VectorIndex, l2n
+from embeddings.faiss_index import IndexParams, VectorIndex, default_nlist, l2n
 from kg.label_sync import source_label_id
 from rskg.catalog import samples as catalog
 from rskg.ingest.admin import drop_dataset
@@ -242,7 +242,7 @@ def _index(s: Settings, real_ids: list[str], real: np.ndarray, pool: np.ndarray,
     too, within 25 %) only gets the new rows added, as the product's incremental sync does."""
     n = len(real_ids) + m
     params = dataclasses.replace(IndexParams.from_settings(s), ivfpq_min_vectors=0)
-    nlist = int(VectorIndex(real.shape[1], params).factory_string(n).split("IVF", 1)[1].split(",", 1)[0])
+    nlist = default_nlist(n)
     t0 = time.perf_counter()
     if have is not None and len(have) <= n and abs(have.params.nlist - nlist) <= 0.25 * nlist:
         start, idx, how = len(have) - len(real_ids), have, "incremental add to the previous step's index"

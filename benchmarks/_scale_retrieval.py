@@ -82,7 +82,7 @@ def _searcher(idx: Any) -> Callable[[np.ndarray], np.ndarray]:
 def _size(xb: np.ndarray, q: np.ndarray, s: Settings) -> dict[str, Any]:
     import faiss
 
-    from embeddings.faiss_index import IndexParams, VectorIndex
+    from embeddings.faiss_index import IndexParams, VectorIndex, default_nlist
 
     n = len(xb)
     flat = faiss.IndexFlatIP(xb.shape[1])
@@ -99,7 +99,7 @@ def _size(xb: np.ndarray, q: np.ndarray, s: Settings) -> dict[str, Any]:
         del ex
     base = IndexParams.from_settings(s)
     params = dataclasses.replace(base, ivfpq_min_vectors=0, refine_factor=max(FACTORS))
-    nlist = int(VectorIndex(xb.shape[1], params).factory_string(n).split("IVF", 1)[1].split(",", 1)[0])
+    nlist = default_nlist(n)
     t0 = time.perf_counter()
     k = min(n, TRAIN_MAX)
     idx = VectorIndex.build(ids[:k], np.asarray(xb[:k], np.float32), dataclasses.replace(params, nlist=nlist))
@@ -129,7 +129,9 @@ def retrieval_curve(settings: Settings, only_sizes: tuple[int, ...] = SIZES) -> 
     if len(x) < NQ + 1000:
         return {"note": f"the pool holds {len(x)} vectors: build it first (--only pool)", "sizes": {}}
     q, base = np.ascontiguousarray(x[-NQ:], np.float32), x[:-NQ]
-    sizes = [n for n in only_sizes if n <= len(base)] + ([len(base)] if len(base) not in SIZES else [])
+    # the pool's own size joins the default sizes only (RSKG_SCALE_RETRIEVAL_SIZES names exactly the sizes rerun)
+    own = [len(base)] if only_sizes == SIZES and len(base) not in SIZES else []
+    sizes = [n for n in only_sizes if n <= len(base)] + own
     out: dict[str, Any] = {}
     for n in sizes:
         out[str(n)] = _size(np.ascontiguousarray(base[:n]), q, settings)

@@ -110,6 +110,12 @@ def top_k(sims: np.ndarray, k: int, cols: np.ndarray | None, min_score: float) -
     return pos, ts.astype(np.float32)
 
 
+def default_nlist(n: int) -> int:
+    """IVF lists for ``n`` vectors when ``faiss_nlist`` is not set: ~2 sqrt(n), at most n / 39 (>= 39 training
+    points per list), at least 8."""
+    return max(8, min(int(2 * math.sqrt(n)), n // 39))
+
+
 class VectorIndex:
     def __init__(self, dim: int, params: IndexParams | None = None, version: str = "") -> None:
         self.dim = dim
@@ -144,14 +150,12 @@ class VectorIndex:
     def outgrown(self) -> bool:
         """An IVF-PQ whose inverted-list count is under half of what its size calls for now (it was trained at
         under ~1/4 of its size and only added to since: every list has grown, so nprobe lists scan a larger share
-        of the index -- e.g. trained at 4k, 126 lists, then 1M vectors: 32 probes scan a quarter of it).
+        of the index -- e.g. trained at 4k, 102 lists, then 1M vectors: 32 probes scan a third of it).
         ``sync_index`` then rebuilds it from the stored features (once per ~4x growth). A fixed
         ``faiss_nlist`` is never outgrown."""
         if self.kind == "flat" or self.params.nlist:
             return False
-        n = len(self._pos)
-        want = max(8, min(int(2 * math.sqrt(n)), n // 39))
-        return 2 * int(faiss.extract_index_ivf(self._base()).nlist) < want
+        return 2 * int(faiss.extract_index_ivf(self._base()).nlist) < default_nlist(len(self._pos))
 
     def _base(self) -> faiss.Index:
         """The index holding the live positions: the IVF-PQ (with its pre-transform) under a refine layer."""
@@ -166,7 +170,7 @@ class VectorIndex:
 
     def factory_string(self, n: int) -> str:
         p = self.params
-        nlist = p.nlist or max(8, min(int(2 * math.sqrt(n)), n // 39))
+        nlist = p.nlist or default_nlist(n)
         pq_dim = min(p.pq_dim, self.dim)
         pq_dim -= pq_dim % p.pq_m
         pre = "" if pq_dim == self.dim else f"PCAR{pq_dim},"
