@@ -27,6 +27,7 @@ from mappings.accept_model import FEATURES, AcceptModel, FeatureMaker
 from mappings.merge import build_model
 from mappings.osm import OsmVocab, norm
 from mappings.similarity import Candidate, SimilarityModel, Weights
+from mappings.vocab_context import vocabulary_pass
 from mappings.wiki import WikiSummaries
 from ontology.model import LabelSystem
 from rskg.errors import ValidationError
@@ -46,6 +47,8 @@ class Example:
     gold: set[str]
     cands: list[Candidate]
     description: str = ""
+    hold: str = ""                          # a vocabulary-level reason not to auto-accept (mappings.vocab_context)
+    plain: list[Candidate] | None = None    # the candidates before the vocabulary pass (None: no pass was run)
 
     @property
     def correct(self) -> bool:
@@ -81,9 +84,11 @@ def hide_spellings(system: LabelSystem, dataset: str) -> LabelSystem:
 
 def lodo_examples(settings: Settings, system: LabelSystem, encoder: TextEncoder, osm: OsmVocab,
                   weights: Weights | None = None, legends: bool | None = None, hard: bool = False,
-                  k: int | None = None, datasets: Sequence[str] | None = None) -> list[Example]:
+                  k: int | None = None, datasets: Sequence[str] | None = None,
+                  context: bool = True) -> list[Example]:
     """One example per curated (dataset, label): candidates from the label system without that dataset.
-    ``datasets``: only these folds (default: every curated dataset)."""
+    ``datasets``: only these folds (default: every curated dataset). ``context``: apply the vocabulary pass
+    (``mappings.vocab_context``) over each dataset's labels."""
     w = weights or Weights(settings.sim_text_weight, settings.sim_struct_weight)
     wiki = WikiSummaries(settings, online=False)
     out: list[Example] = []
@@ -95,9 +100,22 @@ def lodo_examples(settings: Settings, system: LabelSystem, encoder: TextEncoder,
             if m.dataset == ds:
                 gold.setdefault(m.name, m.concept_id)
         labels = sorted(gold)
-        for lb, cands in zip(labels, model.candidates(labels, max(3, k or settings.map_k)), strict=True):
-            out.append(Example("lodo_hard" if hard else "lodo", ds, lb, {gold[lb]}, cands))
+        kk = max(3, k or settings.map_k)
+        out += _examples(model, reduced, "lodo_hard" if hard else "lodo", ds, [(lb, {gold[lb]}, "") for lb in labels],
+                         kk, context)
     return out
+
+
+def _examples(model: SimilarityModel, system: LabelSystem | None, group: str, source: str,
+              rows: Sequence[tuple[str, set[str], str]], k: int, context: bool) -> list[Example]:
+    """Examples of one vocabulary; ``context``: with the vocabulary pass (``plain`` keeps the candidates before)."""
+    labels = [lb for lb, _, _ in rows]
+    plain = model.candidates(labels, k, descriptions=[d for _, _, d in rows])
+    if not context or system is None:
+        return [Example(group, source, lb, gold, c, d) for (lb, gold, d), c in zip(rows, plain, strict=True)]
+    vp = vocabulary_pass(system, labels, plain, lambda more: model.candidates(list(more), k))
+    return [Example(group, source, lb, gold, c, d, h, p)
+            for (lb, gold, d), c, h, p in zip(rows, vp.cands, vp.holds, plain, strict=True)]
 
 
 def read_gold(path: Path) -> list[tuple[str, set[str], str]]:
@@ -111,17 +129,17 @@ def read_gold(path: Path) -> list[tuple[str, set[str], str]]:
     return [(r["label"], set(r["gold"].split("|")), (r.get("description") or "").strip()) for r in rows]
 
 
-def gold_examples(model: SimilarityModel, folder: Path, group: str, k: int) -> list[Example]:
-    """Examples from every gold vocabulary ``folder/*.csv`` (one source per file), mapped against ``model``."""
+def gold_examples(model: SimilarityModel, folder: Path, group: str, k: int, system: LabelSystem | None = None,
+                  context: bool = True) -> list[Example]:
+    """Examples from every gold vocabulary ``folder/*.csv`` (one source per file), mapped against ``model``;
+    with ``context`` and ``system`` the vocabulary pass runs over each file's labels."""
     out: list[Example] = []
     files = sorted(folder.glob("*.csv"))
     if not files:
         raise ValidationError(f"no gold vocabulary (*.csv) in {folder}",
                               "Point --extra at a folder like benchmarks/data/fresh_vocab.")
     for path in files:
-        rows = read_gold(path)
-        cands = model.candidates([lb for lb, _, _ in rows], max(3, k), descriptions=[d for _, _, d in rows])
-        out += [Example(group, path.stem, lb, gold, c, d) for (lb, gold, d), c in zip(rows, cands, strict=True)]
+        out += _examples(model, system, group, path.stem, read_gold(path), max(3, k), context)
     return out
 
 
@@ -165,7 +183,7 @@ def fit(examples: Sequence[Example], system: LabelSystem, target: float = TARGET
     groups, whose most confident errors are lexical matches through an altLabel, so per_group accepts nothing.)"""
     from sklearn.model_selection import GroupKFold
 
-    rows = [e for e in examples if e.cands]
+    rows = [e for e in examples if e.cands and not e.hold]     # a held label is never auto: not the model's to decide
     y = np.array([e.correct for e in rows], dtype=np.int64)
     if len(rows) < 2 * folds or y.min() == y.max():
         raise ValidationError(f"{len(rows)} training examples ({int(y.sum())} correct): too few or one class only",
@@ -208,5 +226,5 @@ def train(settings: Settings, system: LabelSystem, encoder: TextEncoder, osm: Os
     if extra_folders:
         model = build_model(settings, system, encoder, osm, wiki=WikiSummaries(settings, online=False))
         for folder in extra_folders:
-            examples += gold_examples(model, Path(folder), Path(folder).name, settings.map_k)
+            examples += gold_examples(model, Path(folder), Path(folder).name, settings.map_k, system)
     return fit(examples, system, settings.map_accept_target_precision if target is None else target)

@@ -31,6 +31,7 @@ from mappings.decisions import MappingDecision
 from mappings.legends import concept_legends
 from mappings.osm import OsmVocab
 from mappings.similarity import Candidate, SimilarityModel, Weights
+from mappings.vocab_context import vocabulary_pass
 from mappings.vocab_file import check_labels
 from mappings.wiki import WikiSummaries
 from ontology.model import LabelSystem
@@ -128,9 +129,11 @@ def accept_model_for(settings: Settings) -> AcceptModel | None:
 def decide(dataset: str, label: str, cands: list[Candidate], system: LabelSystem, accept: float,
            review: float, author: str = "rskg", min_margin: float = 0.0,
            min_hierarchy_margin: float = 0.0, accept_model: AcceptModel | None = None,
-           features: FeatureMaker | None = None) -> MappingDecision:
+           features: FeatureMaker | None = None, hold: str = "") -> MappingDecision:
     """``accept_model``: decide auto vs pending by its probability (``features``: a FeatureMaker of ``system``,
-    built here when not given); None: the margin rule (``accept``, ``min_margin``, ``min_hierarchy_margin``)."""
+    built here when not given); None: the margin rule (``accept``, ``min_margin``, ``min_hierarchy_margin``).
+    ``hold``: a vocabulary-level reason (``mappings.vocab_context``) that keeps an auto decision pending; it is
+    recorded in the first candidate's evidence."""
     evidence = [c.as_dict() for c in cands]
     top = cands[0] if cands else None
     unique_lexical = top is not None and top.lexical and sum(c.lexical for c in cands) == 1
@@ -141,6 +144,9 @@ def decide(dataset: str, label: str, cands: list[Candidate], system: LabelSystem
             auto = p >= accept_model.threshold
         else:
             auto = is_auto(cands, accept, min_margin, min_hierarchy_margin, system)
+        if hold:
+            evidence[0]["hold"] = hold
+            auto = False
         status = D.AUTO if auto else D.PENDING
         # a pending label may have no equivalent after all: it carries the placement a reviewer can accept
         # as a new concept (``rskg map accept ID --parent/--label``), with the same reason as a proposal
@@ -174,7 +180,9 @@ def merge_new_labels(dataset_id: str, labels: Sequence[str], label_system: Label
                      accept_model: AcceptModel | None | Literal["settings"] = FROM_SETTINGS) -> list[MappingDecision]:
     """Decide every label (validated first: non-empty, unique). ``existing`` = current decisions of
     the dataset; the human ones are returned unchanged. ``descriptions``: label -> its own definition
-    (text evidence). ``accept_model``: the calibrated accept model ("settings": the file at
+    (text evidence). The labels are one vocabulary: ``mappings.vocab_context`` reads them together (compound
+    classes, an object list's semantic type, a concept another label names) before deciding.
+    ``accept_model``: the calibrated accept model ("settings": the file at
     ``accept_model_path`` if ``map_accept_model`` and it exists; None: the margin rule). Nothing is stored here."""
     ds = check_dataset_id(dataset_id)
     names = check_labels(list(labels), f"dataset {ds}")
@@ -182,8 +190,11 @@ def merge_new_labels(dataset_id: str, labels: Sequence[str], label_system: Label
     existing = existing or {}
     todo = [n for n in names if not (n in existing and existing[n].status in D.HUMAN)]
     descs = [(descriptions or {}).get(n, "") for n in todo]
-    cands = (dict(zip(todo, model.candidates(todo, k or settings.map_k, descriptions=descs), strict=True))
-             if todo else {})
+    kk = k or settings.map_k
+    vp = vocabulary_pass(label_system, todo, model.candidates(todo, kk, descriptions=descs),
+                         lambda more: model.candidates(list(more), kk)) if todo else None
+    cands = dict(zip(todo, vp.cands, strict=True)) if vp else {}
+    holds = dict(zip(todo, vp.holds, strict=True)) if vp else {}
     am = accept_model_for(settings) if accept_model == FROM_SETTINGS else accept_model
     assert not isinstance(am, str)
     fm = FeatureMaker(label_system) if am is not None else None
@@ -194,5 +205,5 @@ def merge_new_labels(dataset_id: str, labels: Sequence[str], label_system: Label
             continue
         out.append(decide(ds, n, cands[n], label_system, settings.map_accept_threshold,
                           settings.map_review_threshold, author, settings.map_accept_margin,
-                          settings.map_accept_hierarchy_margin, am, fm))
+                          settings.map_accept_hierarchy_margin, am, fm, holds[n]))
     return out

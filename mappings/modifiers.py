@@ -53,18 +53,27 @@ AXES: dict[str, dict[str, frozenset[str]]] = {
 }
 _SPELLING = {s: (axis, value) for axis, vals in AXES.items() for value, ss in vals.items() for s in ss}
 _BAG_STOP = frozenset({"and", "or", "of", "the", "with", "a"})
+_NEGATORS = frozenset({"non", "not"})
 
 
 C = TypeVar("C", bound=Any)     # a frozen dataclass with concept_id, score, lexical (mappings.similarity.Candidate)
 
 
 def modifiers(text: str) -> tuple[dict[str, str], list[str]]:
-    """(axis -> value, the remaining words) of a label; "non irrigated" is rainfed, not irrigated."""
+    """(axis -> value, the remaining words) of a label; "non irrigated" is rainfed, not irrigated, and "non" /
+    "not" before a value of a two-valued axis is its other value ("non-permanent" = seasonal)."""
     ws = words(text)
     found: dict[str, str] = {}
     rest: list[str] = []
     i = 0
     while i < len(ws):
+        if ws[i] in _NEGATORS and i + 1 < len(ws) and ws[i + 1] in _SPELLING and ws[i] + ws[i + 1] not in _SPELLING:
+            axis, value = _SPELLING[ws[i + 1]]
+            other = [v for v in AXES[axis] if v != value]
+            if len(other) == 1:
+                found.setdefault(axis, other[0])
+                i += 2
+                continue
         pair = ws[i] + ws[i + 1] if i + 1 < len(ws) else ""
         if pair in _SPELLING:
             axis, value = _SPELLING[pair]

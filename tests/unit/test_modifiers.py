@@ -47,3 +47,13 @@ def test_lexical_match_and_unmodified_labels_are_kept() -> None:
     assert M.rerank("forest", cands, PREF, set()) is cands
     narrower = M.rerank("Dense trees", [_c("planted_dense_forest", 0.89), _c("forest", 0.85)], PREF, set())
     assert narrower[0].concept_id == "forest"           # "planted" is not in the label
+
+
+def test_a_negated_value_of_a_two_valued_axis_is_the_other_value() -> None:
+    assert M.modifiers("Non-permanent industrial crops") == ({"permanence": "seasonal"}, ["industrial", "crops"])
+    assert M.modifiers("not irrigated")[0] == {"irrigation": "rainfed"}
+    assert M.modifiers("non-irrigated arable land")[0] == {"irrigation": "rainfed"}
+    assert M.modifiers("non dense")[0] == {"density": "dense"}          # three values: nothing to flip to
+    out = M.rerank("Non-permanent crops", [_c("permanent_crops", 0.95), _c("cropland", 0.8)],
+                   {"permanent_crops": "permanent crops", "cropland": "cropland"}, set())
+    assert out[0].concept_id == "cropland"
