@@ -53,6 +53,7 @@ JUDGED = "fresh4"
 GROUPS = ("fresh", "fresh2", "fresh3", "fresh4", "lodo", "lodo_hard")
 DECIDERS = ("margin", "model_lodo", "model")
 CAUSES_MD = HERE / "results" / "mapping_fresh_causes.md"
+START_JSON = HERE / "results" / "mapping_fresh_before_s17.json"     # the mapper at the start of session 17
 RESULTS_JSON = HERE / "results" / "mapping_fresh.json"
 RESULTS_MD = HERE / "results" / "mapping_fresh.md"
 CURVE = [0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99]
@@ -220,6 +221,7 @@ def run(settings: Settings, system: LabelSystem | None = None) -> dict[str, obje
         "judged_before": {k: sets[JUDGED]["model_before"][k] for k in ("top1", "auto_precision", "decided_share")},
         "targets": {"auto_precision": 0.99, "top1": 0.95, "decided_share": 0.85},
         **ev,
+        "session_start": json.loads(START_JSON.read_text()) if START_JSON.is_file() else None,
         "settings": {"map_accept_threshold": settings.map_accept_threshold,
                      "map_accept_margin": settings.map_accept_margin,
                      "map_accept_hierarchy_margin": settings.map_accept_hierarchy_margin,
@@ -303,6 +305,12 @@ def render(r: dict[str, object]) -> str:
     for row in curve:
         lines.append(f"| {row['threshold']} | " + " | ".join(
             f"{row[g]['auto_precision']:.3f} | {row[g]['decided_share']:.3f}" for g in GROUPS) + " |")
+    start = r.get("session_start")
+    if isinstance(start, dict):
+        lines += ["", "## Session 17 start (mapper of commit d9a0fdd, measured in this session's first run)", "",
+                  *HEAD]
+        lines += [_line(f"{g} ({name})", x) for g, sec in start["sets"].items() for name, x in sec.items()]
+        lines += ["", str(start.get("note", ""))]
     return "\n".join(lines) + "\n"
 
 

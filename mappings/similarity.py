@@ -202,9 +202,11 @@ class SimilarityModel:
             lexical = (self.squashed.get(_squash(lb), set()) | self.squashed.get(_squash(prof.name), set())
                        | self.bags.get(M.bag(prof.name.split()), set()))
             heads = self.head_concepts(lb)
+            pre = H.before_preposition(lb)
+            lead = self.squashed.get(_squash(pre), set()) if pre else set()
             name_best, aug = self._text_sims(qn[i], qa[i])
             pool = ({cid for cid, _ in hits_a[i]} | {self.name_owner[int(j)] for j, _ in hits_n[i]} | lexical
-                    | heads | self._legend_pool(name_best, shortlist))
+                    | heads | lead | self._legend_pool(name_best, shortlist))
             cands = []
             for cid in pool:
                 r = self._row[cid]
@@ -215,7 +217,7 @@ class SimilarityModel:
                 sc = self.weights.combine(t, s, bool(prof.tags), bool(tags))
                 cands.append(Candidate(cid, float(sc), float(t), float(s), is_lex))
             cands.sort(key=lambda c: (not c.lexical, -c.score, c.concept_id))
-            out.append(H.rerank(lb, M.rerank(lb, cands, self.pref, heads), self.names)[:k])
+            out.append(H.lead_with(H.rerank(lb, M.rerank(lb, cands, self.pref, heads), self.names), lead)[:k])
         return out
 
     def _legend_pool(self, name_best: np.ndarray, n: int) -> set[str]:

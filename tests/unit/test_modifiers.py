@@ -57,3 +57,16 @@ def test_a_negated_value_of_a_two_valued_axis_is_the_other_value() -> None:
     out = M.rerank("Non-permanent crops", [_c("permanent_crops", 0.95), _c("cropland", 0.8)],
                    {"permanent_crops": "permanent crops", "cropland": "cropland"}, set())
     assert out[0].concept_id == "cropland"
+
+
+def test_the_words_before_a_preposition_name_the_kind() -> None:
+    from mappings import heads as H
+    assert H.before_preposition("Shrubland with sparse tree cover") == "shrubland"
+    assert H.before_preposition("Grassland without tree/shrub cover") == "grassland"
+    assert H.before_preposition("forest") == "" and H.before_preposition("Built-up (with roads)") == ""
+    cands = [_c("sparse_shrubland", 0.98), _c("shrubland", 0.9), _c("forest", 0.5)]
+    out = H.lead_with(cands, {"shrubland"})
+    assert [c.concept_id for c in out] == ["shrubland", "sparse_shrubland", "forest"] and out[0].score == 0.98
+    assert H.lead_with(cands, {"shrubland", "forest"}) is cands              # not one concept: unchanged
+    lexical = [_c("sparse_shrubland", 1.0, lexical=True), _c("shrubland", 0.9)]
+    assert H.lead_with(lexical, {"shrubland"}) is lexical
