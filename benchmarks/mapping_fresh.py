@@ -2,7 +2,8 @@
 
 Test sets: ``benchmarks/data/fresh_vocab`` (11 published legends / class lists outside the 27 curated datasets),
 ``fresh_vocab2`` (6 more), ``fresh_vocab3`` (7 more, session 15; its errors were looked at in session 17) and
-``fresh_vocab4`` (9 more, session 17, gold committed before any mapper ran on it: the judged set). The mapper is
+``fresh_vocab4`` (9 more, session 17, gold committed before any mapper ran on it: the judged set; ``fresh_vocab5``
+is kept back unread for the next change). The mapper is
 Algorithm 1 as the ingest runs it (``SimilarityModel.candidates``, the vocabulary pass of
 ``mappings.vocab_context`` over each list, the accept decision of ``mappings.merge``) against the full label
 system; LODO = the 27 curated datasets, each mapped against the label system without it
