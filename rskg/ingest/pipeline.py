@@ -53,6 +53,8 @@ class IngestOptions:
     workers: int = 4
     index_every: int = 1024               # samples between FAISS checkpoints
     overlap: bool = True                  # store batch k in a writer thread while batch k+1 is encoded
+    encoded_pixels: bool = True           # keep image files as read where the reader allows (zarr_store docs);
+                                          # False: decoded stacks, as before (the benchmark's A/B)
     progress: bool = True
     onboard: bool = False                 # map the label sets onto the label system (rskg.onboard)
 
@@ -134,7 +136,8 @@ class Ingestor:
         writes = []
         for d in decoded:
             assert d.rgb is not None
-            writes.append(PixelWrite(sample_key(d.ref.rel_path), d.rgb, d.bands, d.band_names, d.gsd_m))
+            writes.append(PixelWrite(sample_key(d.ref.rel_path), d.rgb, d.bands, d.band_names, d.gsd_m,
+                                     d.encoded if self.opts.encoded_pixels else None))
         storages = self.pixels.write_many(self.dataset_id, writes)
         rows = []
         for d, storage in zip(decoded, storages, strict=True):
