@@ -126,7 +126,7 @@ def _mean(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def ingest_ucm(settings: Settings) -> dict[str, Any]:
     ds = "bench_scale_ucm"
     with temp_home(settings, "rskg-bench-scale-") as s, Services(s) as svc:
-        extractor = default_extractor(s, "onnx")
+        extractor = default_extractor(s, "onnx", spinning=False)
         opts = IngestOptions(url=str(s.data_dir / "ucmerced"), dataset="ucm", dataset_id=ds, progress=False,
                              batch_size=BATCH, workers=WORKERS)
         extractor.encode([np.zeros((256, 256, 3), np.uint8)], [0.3])   # warm the session up
@@ -161,7 +161,7 @@ def ingest_sizes(settings: Settings, sizes: list[str], engine: str = "local") ->
     driver encodes and writes the stores as with the local engine)."""
     out: dict[str, Any] = {}
     with temp_home(settings, "rskg-bench-sizes-") as s, Services(s) as svc, _cluster(s, engine) as address:
-        extractor = default_extractor(s, "onnx")
+        extractor = default_extractor(s, "onnx", spinning=False)
         for size in sizes:
             ds = f"bench_scale_eurosat_{size}_{engine}"
             opts = IngestOptions(url=str(s.data_dir / "eurosat_rgb_full"), dataset="eurosat_full", dataset_id=ds,
