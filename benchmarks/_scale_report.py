@@ -22,7 +22,8 @@ def _ingest(sec: dict[str, Any]) -> list[str]:
         "",
         f"Encoder `{sec['encoder']}`; {sec['threads']['decode']} decode threads, encoder threads "
         f"{sec['threads']['encoder']}, batch {sec['batch']}. Limit = read + sha256 + decode + resample + encode "
-        "with nothing else, measured before and after the end-to-end runs (mean of the two). End to end: "
+        "with nothing else, measured before and after the end-to-end runs (mean of the two), after one uncounted "
+        "warm-up pass. End to end: "
         f"{sec.get('repeats', 1)} run(s) of each pixel path, alternating, mean shown. CPU = this process (all "
         "threads) + the PostgreSQL and Neo4j servers.",
         "",

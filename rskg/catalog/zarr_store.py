@@ -113,6 +113,9 @@ class PixelStore:
     def __init__(self, location: str | Path) -> None:
         self.location = str(location)
         self.root = open_root(location)
+        # arrays this store appends to, kept open between batches (an open reads the metadata again); only the
+        # writer (one ingest per dataset: rskg.catalog.samples.try_lock) appends, and its resizes keep them current
+        self._appending: dict[str, tuple[zarr.Array, ...]] = {}
 
     def path(self, dataset: str, key: str) -> str:
         return f"pixels/{dataset}/{key}"
@@ -149,8 +152,14 @@ class PixelStore:
 
     def _encoded(self, dataset: str) -> tuple[str, zarr.Array, zarr.Array, zarr.Array]:
         name = f"pixels/{dataset}/{ENCODED}"
+        if name not in self._appending:
+            self._appending[name] = self._open_encoded(name)
+        data, ends, keys = self._appending[name]
+        return name, data, ends, keys
+
+    def _open_encoded(self, name: str) -> tuple[zarr.Array, zarr.Array, zarr.Array]:
         if f"{name}/keys" in self.root:
-            return (name, self._array(f"{name}/data").with_config(_PIXEL_CONFIG), self._array(f"{name}/ends"),
+            return (self._array(f"{name}/data").with_config(_PIXEL_CONFIG), self._array(f"{name}/ends"),
                     self._array(f"{name}/keys"))
         data = self.root.create_array(f"{name}/data", shape=(0,), dtype="uint8", chunks=(ENCODED_CHUNK,),
                                       compressors=None, config=_PIXEL_CONFIG, overwrite=True)
@@ -158,7 +167,7 @@ class PixelStore:
                                       compressors=None, overwrite=True)
         keys = self.root.create_array(f"{name}/keys", shape=(0,), dtype=str, chunks=(4096,), fill_value="",
                                       overwrite=True)
-        return name, data, ends, keys
+        return data, ends, keys
 
     def _append_encoded(self, dataset: str, items: list[PixelWrite]) -> list[str]:
         """Append the items' files to the dataset's encoded array: bytes, then end offsets, then keys (a row
@@ -276,6 +285,8 @@ class PixelStore:
         group.attrs.update(attrs)
 
     def delete_dataset(self, dataset: str) -> None:
+        for name in [n for n in self._appending if n.startswith(f"pixels/{dataset}/")]:
+            del self._appending[name]
         for top in ("pixels", "features"):
             name = f"{top}/{dataset}"
             if name in self.root:

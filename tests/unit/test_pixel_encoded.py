@@ -81,12 +81,13 @@ def test_encoded_resume_after_a_batch_cut_short(tmp_path: Path) -> None:
     ends.resize((13,))
     ends[10:] = n_bytes + np.array([1000, 3000, 5000])
     assert px.storages("d") == set(first) and not px.exists(f"{name}#10")
-    again = PixelStore(tmp_path / "z").write_many("d", _writes(blobs[10:], True, "b"))   # the rerun
+    rerun = PixelStore(tmp_path / "z")                   # the next run (a new process after the crash)
+    again = rerun.write_many("d", _writes(blobs[10:], True, "b"))
     assert again[0] == f"{name}#10" and again[-1] == f"{name}#29"
     for i, s in enumerate(first + again):
         assert np.array_equal(px.read_rgb(s), decode_rgb(blobs[i], str(i))), i
     assert px.storages("d") == set(first) | set(again)
-    sup = px.write_many("d", [PixelWrite(_writes(blobs[:1], True, "a")[0].key, decode_rgb(blobs[5], "5"),
+    sup = rerun.write_many("d", [PixelWrite(_writes(blobs[:1], True, "a")[0].key, decode_rgb(blobs[5], "5"),
                                          encoded=blobs[5])])            # a rewrite supersedes
     assert sup == [f"{name}#30"] and px.storages("d") == (set(first) - {first[0]}) | set(again) | set(sup)
     with pytest.raises(IndexError):
@@ -124,3 +125,19 @@ def test_scene_folder_reader_hands_the_file_along(tmp_path: Path) -> None:
     out, _ = Processor(reader, {})(ref)
     assert isinstance(out, Decoded) and out.encoded == blob and out.rgb is not None
     assert np.array_equal(out.rgb, decode_rgb(blob, "a"))
+
+
+def test_encoded_arrays_kept_open_between_batches_start_over_after_a_drop(tmp_path: Path) -> None:
+    blobs = _files(12, seed=3)
+    px = PixelStore(tmp_path / "z")
+    a = px.write_many("d", _writes(blobs[:6], True))
+    b = px.write_many("d", _writes(blobs[6:], True, "b"))       # the kept-open arrays: rows 6..11
+    assert b[0] == f"pixels/d/{ENCODED}#6"
+    fresh = PixelStore(tmp_path / "z")                           # what another process reads
+    for i, s in enumerate(a + b):
+        assert np.array_equal(fresh.read_rgb(s), decode_rgb(blobs[i], str(i))), i
+    px.delete_dataset("d")
+    again = px.write_many("d", _writes(blobs[3:5], True, "c"))
+    assert again == [f"pixels/d/{ENCODED}#0", f"pixels/d/{ENCODED}#1"]
+    assert np.array_equal(PixelStore(tmp_path / "z").read_rgb(again[1]), decode_rgb(blobs[4], "4"))
+    assert fresh.storages("d") == set(again)
