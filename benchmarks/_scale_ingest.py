@@ -5,8 +5,8 @@ ingest time per dataset size (Table 3's analogue).
 (4 decode threads, one batch decoded ahead) feeding the same encoder (ONNX Runtime, its configured threads)
 batch by batch in the driver, and nothing else: no Zarr, no PostgreSQL, no Neo4j, no FAISS. It is measured
 before and after the end-to-end runs and averaged, so load that changes during the run hits both alike, after
-one uncounted warm-up pass (a fresh process's first pass paid ~2 s more CPU for first-touch memory on this VM,
-which flattered the efficiency).
+one uncounted warm-up pass (in one run beside other jobs a fresh process's first pass took 8.8 s of CPU against
+6.9 s for the last, first-touch memory on this VM, which flattered the efficiency; in a quieter run it did not).
 *End to end*: ``rskg.ingest.pipeline.ingest`` with features into a temporary RSKG home (own Zarr store and
 FAISS index; catalog rows under ``bench_scale_*`` ids, dropped afterwards). It runs REPEATS times with the
 product's pixel path (image files kept as read, ``encoded_pixels``) and, alternating with it, REPEATS times with
@@ -136,7 +136,7 @@ def ingest_ucm(settings: Settings) -> dict[str, Any]:
         drop_dataset(svc, ds, [f"{ds}_multilabel"])
         runs: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
         try:
-            warmup = limit_run(opts, extractor)   # not counted: the first pass pays this process's first-touch
+            warmup = limit_run(opts, extractor)   # not counted: a first pass may pay this process's first-touch
             before = limit_run(opts, extractor)   # memory and the page cache of the files (see zarr_store)
             for _ in range(REPEATS):
                 for encoded, o in ((False, old), (True, opts)):
