@@ -58,6 +58,7 @@ class ImageEncoder:
         *,
         use_head: bool | None = None,
         batch_size: int = 16,
+        spinning: bool = True,
     ) -> None:
         if backend not in ("onnx", "torch"):
             raise ConfigError(f"unknown image backend {backend!r}", hint="Use backend='onnx' or 'torch'.")
@@ -78,7 +79,7 @@ class ImageEncoder:
             onnx_path = artifacts.onnx_cache(settings, self.backbone_version)
             if not onnx_path.exists():
                 export_backbone(self.torch_backbone, onnx_path)
-            self.onnx = OnnxBackbone(onnx_path, threads=settings.encoder_threads)
+            self.onnx = OnnxBackbone(onnx_path, threads=settings.encoder_threads, spinning=spinning)
         self.head: ProjectionHead | None = None
         head_tag = "nohead"
         want_head = settings.encoder_use_head if use_head is None else use_head

@@ -53,12 +53,17 @@ def export_backbone(backbone: MultiScaleBackbone, path: Path) -> Path:
 class OnnxBackbone:
     """ONNX Runtime session over an exported backbone; ``__call__`` maps NCHW float32 -> pooled."""
 
-    def __init__(self, path: Path, threads: int = 2) -> None:
+    def __init__(self, path: Path, threads: int = 2, spinning: bool = True) -> None:
+        """``spinning`` False: the intra-op threads sleep between ops instead of spinning (ONNX Runtime's
+        ``session.intra_op.allow_spinning``); for the ingest, whose decode and writer threads need those cores
+        (UCMerced: ~20 % less CPU for the same features, benchmarks/results/scale.md)."""
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, threads)
         opts.inter_op_num_threads = 1
+        if not spinning:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:

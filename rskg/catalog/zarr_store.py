@@ -4,6 +4,9 @@ Layout under ``settings.zarr_path`` (a local folder or any fsspec URL)::
 
     pixels/<dataset>/_stacks/<H>x<W>x3/rgb   uint8 (N, H, W, 3)  RGB samples of one shape, appended per batch
     pixels/<dataset>/_stacks/<H>x<W>x3/keys  str (N,)            sample key of each row; "" = unfinished row
+    pixels/<dataset>/_encoded/data        uint8 (bytes,)   image files as read (e.g. JPEG), end to end
+    pixels/<dataset>/_encoded/ends        int64 (N,)       end offset of row N's file in ``data``
+    pixels/<dataset>/_encoded/keys        str (N,)         sample key of each row; "" = unfinished row
     pixels/<dataset>/<sample key>/rgb     uint8 (H, W, 3)  RGB, or PCA-3 for multispectral (and every sample
                                           written before the stacks existed)
     pixels/<dataset>/<sample key>/bands   uint16 (C, H, W) original bands on one grid (multispectral),
@@ -13,9 +16,19 @@ Layout under ``settings.zarr_path`` (a local folder or any fsspec URL)::
     features/<dataset>/<encoder>/ids      str (N,)          sample id of each row
     features/<dataset>/<encoder>/vector_ids int64 (N,)      FAISS key of each row; -1 = unfinished row
 
-A sample's storage path (``samples.storage``) is ``pixels/<dataset>/_stacks/<shape>#<row>`` for a stacked
-sample and ``pixels/<dataset>/<sample key>`` for one with arrays of its own; :meth:`PixelStore.read_rgb`
-reads both. Why stacks: creating a Zarr array per sample cost ~4-14 ms of Python per image (metadata,
+A sample's storage path (``samples.storage``) is ``pixels/<dataset>/_encoded#<row>`` for a sample kept as its
+image file, ``pixels/<dataset>/_stacks/<shape>#<row>`` for a stacked sample and ``pixels/<dataset>/<sample key>``
+for one with arrays of its own; :meth:`PixelStore.read_rgb` reads all three (older stores hold only the last two).
+
+Why encoded files: a reader whose RGB is exactly :func:`rskg.imaging.decode_rgb` of one file (every scene-folder
+reader) hands the file's bytes along (``PixelWrite.encoded``) and the store keeps those bytes, appended to one
+byte array per dataset, instead of the decoded pixels: lossless (``read_rgb`` decodes them with the same function,
+bit-identical), ~8x fewer bytes for JPEG datasets (UCMerced: 50 MB instead of 413 MB) and no codec work at write
+time. On this 2-core VM every new MB of page cache cost ~7 ms of CPU (the host backs fresh guest memory on first
+touch), so writing decoded stacks was the ingest's largest cost after the encoder (benchmarks/results/scale.md).
+A read decodes one file (~1 ms for a 256 x 256 JPEG) where a stack read decompresses a 16-sample chunk.
+
+Why stacks (every other RGB sample): creating a Zarr array per sample cost ~4-14 ms of Python per image (metadata,
 parent groups, one event-loop round trip per file), the slowest ingest stage; appending a batch to a stack
 is one resize and one write (~0.5 ms per image), chunked 16 samples deep, LZ4-compressed (Blosc: the
 pixels come from JPEGs, so a stronger codec saves little and costs CPU per image). Rewriting a sample
@@ -45,9 +58,13 @@ from zarr.codecs import BloscCodec, ZstdCodec
 from zarr.core.array_spec import ArrayConfigParams
 from zarr.core.sync import sync
 
+from rskg.imaging import decode_rgb
+
 _COMPRESSORS = (ZstdCodec(level=1),)
 _PIXEL_COMPRESSORS = (BloscCodec(cname="lz4", clevel=1, shuffle="noshuffle"),)
 STACKS = "_stacks"      # sample keys never start with "_" (sample_key), so no sample is called that
+ENCODED = "_encoded"
+ENCODED_CHUNK = 1 << 18  # bytes per chunk of the encoded-file array: one read touches one or two chunks
 STACK_CHUNK = 16        # samples per chunk of a stack: one read of a thumbnail decodes at most 16
 _PIXEL_CONFIG: ArrayConfigParams = {"write_empty_chunks": True}    # skips Zarr's all-equal scan of every chunk
 _UNSAFE = re.compile(r"[^A-Za-z0-9._/=+-]")
@@ -89,12 +106,16 @@ class PixelWrite:
     bands: np.ndarray | None = None
     band_names: list[str] | None = None
     gsd_m: float | None = None
+    encoded: bytes | None = None     # the image file whose rskg.imaging.decode_rgb is exactly ``rgb``
 
 
 class PixelStore:
     def __init__(self, location: str | Path) -> None:
         self.location = str(location)
         self.root = open_root(location)
+        # arrays this store appends to, kept open between batches (an open reads the metadata again); only the
+        # writer (one ingest per dataset: rskg.catalog.samples.try_lock) appends, and its resizes keep them current
+        self._appending: dict[str, tuple[zarr.Array, ...]] = {}
 
     def path(self, dataset: str, key: str) -> str:
         return f"pixels/{dataset}/{key}"
@@ -111,23 +132,72 @@ class PixelStore:
         samples with original bands get arrays of their own (:meth:`write_one`)."""
         out: list[str | None] = [None] * len(items)
         by_shape: dict[tuple[int, ...], list[int]] = {}
-        singles = []
+        singles, encoded = [], []
         for i, it in enumerate(items):
-            if it.bands is None and it.rgb.ndim == 3:
+            if it.bands is None and it.encoded is not None:
+                encoded.append(i)
+            elif it.bands is None and it.rgb.ndim == 3:
                 by_shape.setdefault(tuple(int(n) for n in it.rgb.shape), []).append(i)
             else:
                 singles.append(i)
         for shape, idx in by_shape.items():
             for i, storage in zip(idx, self._append_stack(dataset, shape, [items[i] for i in idx]), strict=True):
                 out[i] = storage
+        if encoded:
+            for i, storage in zip(encoded, self._append_encoded(dataset, [items[i] for i in encoded]), strict=True):
+                out[i] = storage
         for i in singles:
             out[i] = self.write_one(dataset, items[i])
         return [s for s in out if s is not None]
 
+    def _encoded(self, dataset: str) -> tuple[str, zarr.Array, zarr.Array, zarr.Array]:
+        name = f"pixels/{dataset}/{ENCODED}"
+        if name not in self._appending:
+            self._appending[name] = self._open_encoded(name)
+        data, ends, keys = self._appending[name]
+        return name, data, ends, keys
+
+    def _open_encoded(self, name: str) -> tuple[zarr.Array, zarr.Array, zarr.Array]:
+        if f"{name}/keys" in self.root:
+            return (self._array(f"{name}/data").with_config(_PIXEL_CONFIG), self._array(f"{name}/ends"),
+                    self._array(f"{name}/keys"))
+        data = self.root.create_array(f"{name}/data", shape=(0,), dtype="uint8", chunks=(ENCODED_CHUNK,),
+                                      compressors=None, config=_PIXEL_CONFIG, overwrite=True)
+        ends = self.root.create_array(f"{name}/ends", shape=(0,), dtype="int64", chunks=(4096,), fill_value=-1,
+                                      compressors=None, overwrite=True)
+        keys = self.root.create_array(f"{name}/keys", shape=(0,), dtype=str, chunks=(4096,), fill_value="",
+                                      overwrite=True)
+        return data, ends, keys
+
+    def _append_encoded(self, dataset: str, items: list[PixelWrite]) -> list[str]:
+        """Append the items' files to the dataset's encoded array: bytes, then end offsets, then keys (a row
+        counts once its key is set). Bytes and offsets past the last key (a batch cut short) are overwritten."""
+        name, data, ends, keys = self._encoded(dataset)
+        n0, n = keys.shape[0], len(items)
+        start = int(np.asarray(ends[n0 - 1 : n0])[0]) if n0 else 0
+        sizes = np.array([len(it.encoded or b"") for it in items], dtype=np.int64)
+        stop = start + int(sizes.sum())
+        data.resize((stop,))
+        data[start:stop] = np.frombuffer(b"".join(it.encoded or b"" for it in items), dtype=np.uint8)
+        ends.resize((n0 + n,))
+        ends[n0:] = start + np.cumsum(sizes)
+        keys.resize((n0 + n,))
+        keys[n0:] = np.array([it.key for it in items], dtype=object)
+        return [f"{name}#{n0 + j}" for j in range(n)]
+
+    def _read_encoded(self, name: str, row: int) -> np.ndarray:
+        ends = self._array(f"{name}/ends")
+        if row >= ends.shape[0]:
+            raise IndexError(f"{name}#{row}: no such row")
+        bounds = np.asarray(ends[max(row - 1, 0): row + 1])
+        start, stop = (0, int(bounds[0])) if row == 0 else (int(bounds[0]), int(bounds[1]))
+        blob = np.asarray(self._array(f"{name}/data")[start:stop]).tobytes()
+        return decode_rgb(blob, f"{name}#{row}")
+
     def _stack(self, dataset: str, shape: tuple[int, ...]) -> tuple[str, zarr.Array, zarr.Array]:
         name = f"pixels/{dataset}/{STACKS}/{'x'.join(map(str, shape))}"
-        if f"{name}/keys" in self.root:
-            return name, self._array(f"{name}/rgb"), self._array(f"{name}/keys")
+        if f"{name}/keys" in self.root:    # the config is not stored with the array: set it again on every open
+            return name, self._array(f"{name}/rgb").with_config(_PIXEL_CONFIG), self._array(f"{name}/keys")
         rgb = self.root.create_array(f"{name}/rgb", shape=(0, *shape), dtype="uint8",
                                      chunks=(STACK_CHUNK, *_chunks(shape, (0, 1))), compressors=_PIXEL_COMPRESSORS,
                                      config=_PIXEL_CONFIG, overwrite=True)
@@ -171,6 +241,8 @@ class PixelStore:
     def read_rgb(self, storage: str) -> np.ndarray:
         if "#" in storage:
             name, row = storage.rsplit("#", 1)
+            if name.endswith(f"/{ENCODED}"):
+                return self._read_encoded(name, int(row))
             return np.asarray(self._array(f"{name}/rgb")[int(row)])
         return np.asarray(self._array(f"{storage}/rgb")[...])
 
@@ -196,11 +268,11 @@ class PixelStore:
         for path, node in group.members(max_depth=None):
             if not isinstance(node, zarr.Array):
                 continue
-            if path.startswith(f"{STACKS}/") and path.endswith("/keys"):
+            if (path.startswith(f"{STACKS}/") and path.endswith("/keys")) or path == f"{ENCODED}/keys":
                 stack = f"{name}/{path[: -len('/keys')]}"
                 last = {str(k): j for j, k in enumerate(np.asarray(node[...])) if k}   # a rewrite supersedes
                 out |= {f"{stack}#{j}" for j in last.values()}
-            elif path.endswith("/rgb") and not path.startswith(f"{STACKS}/"):
+            elif path.endswith("/rgb") and not path.startswith((f"{STACKS}/", f"{ENCODED}/")):
                 out.add(f"{name}/{path[: -len('/rgb')]}")
         return out
 
@@ -213,6 +285,8 @@ class PixelStore:
         group.attrs.update(attrs)
 
     def delete_dataset(self, dataset: str) -> None:
+        for name in [n for n in self._appending if n.startswith(f"pixels/{dataset}/")]:
+            del self._appending[name]
         for top in ("pixels", "features"):
             name = f"{top}/{dataset}"
             if name in self.root:

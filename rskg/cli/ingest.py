@@ -58,7 +58,7 @@ def ingest(
                          address=address or settings.ray_address,
                          limit=limit, gsd_m=gsd, batch_size=batch_size, workers=workers, progress=not quiet,
                          onboard=map_labels)
-    extractor = default_extractor(settings, backend) if features else None
+    extractor = default_extractor(settings, backend, spinning=False) if features else None
     with Services(settings) as svc:
         rep = run_ingest(svc, opts, extractor)
         seg = load_segmenter(settings, required=False) if features else None

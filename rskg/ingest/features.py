@@ -59,10 +59,12 @@ class CachedExtractor:
             out[j] = np.load(k)
         return out
 
-def default_extractor(settings: Settings, backend: str = "onnx") -> FeatureExtractor:
+def default_extractor(settings: Settings, backend: str = "onnx", spinning: bool = True) -> FeatureExtractor:
+    """The product image encoder; ``spinning`` False for the ingest (its ONNX threads sleep between ops, leaving
+    the cores to the decode and writer threads: embeddings.onnx_backend.OnnxBackbone)."""
     from embeddings.image import ImageEncoder
 
-    return ImageEncoder(settings, backend=backend)  # type: ignore[arg-type]
+    return ImageEncoder(settings, backend=backend, spinning=spinning)  # type: ignore[arg-type]
 
 
 @contextmanager

@@ -42,6 +42,7 @@ class Decoded:
     footprint_wkt: str | None = None    # WGS 84 polygon
     acquired_at: datetime | None = None
     gsd_m: float | None = None
+    encoded: bytes | None = None        # the file whose rskg.imaging.decode_rgb is exactly ``rgb``: stored as is
 
 
 @dataclass

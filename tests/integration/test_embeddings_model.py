@@ -71,6 +71,8 @@ def test_encoder_shape_norm_determinism_and_backends(onnx_encoder: ImageEncoder,
     assert onnx_encoder.version == torch_encoder.version
     # different images differ
     assert float(a[0] @ a[1]) < 0.95
+    # the ingest's session (intra-op threads sleep between ops, no spinning) computes the same features
+    assert np.array_equal(a, ImageEncoder(onnx_encoder.settings, use_head=False, spinning=False).encode(imgs))
 
 
 def test_encoder_any_size_and_gsd(onnx_encoder: ImageEncoder, data_dir: Path) -> None:

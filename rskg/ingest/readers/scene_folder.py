@@ -54,7 +54,7 @@ class SceneFolderReader(DatasetReader):
 
     def decode(self, ref: SampleRef, blobs: list[bytes], sha256: str) -> Decoded:
         return Decoded(ref=ref, sha256=sha256, rgb=decode_rgb(blobs[0], ref.rel_path),
-                       gsd_m=self.info.gsd_m)
+                       gsd_m=self.info.gsd_m, encoded=blobs[0])
 
 
 class ImageFolderReader(SceneFolderReader):
