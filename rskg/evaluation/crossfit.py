@@ -210,7 +210,12 @@ def learned_variant(name: str, k: int = 75, seed: int = 0) -> Variant:
 
 
 def inner_cv(v: Variant, s: Shortlists, pred: np.ndarray, seed: int = 0, n: int = 2) -> float:
-    """Mean AP@10 of ``v`` over the cross-fitted archive queries, each query scored with parameters fitted
+    """The mean of ``inner_cv_ap``."""
+    return float(inner_cv_ap(v, s, pred, seed, n).mean())
+
+
+def inner_cv_ap(v: Variant, s: Shortlists, pred: np.ndarray, seed: int = 0, n: int = 2) -> np.ndarray:
+    """AP@10 of ``v`` over the cross-fitted archive queries, each query scored with parameters fitted
     on the *other* ``n``-1 parts of the queries (seeded split): how well the variant's own fitting
     generalises, comparable across variants with different numbers of parameters."""
     part = np.random.default_rng(seed).permutation(len(s.sims)) % n
@@ -218,4 +223,13 @@ def inner_cv(v: Variant, s: Shortlists, pred: np.ndarray, seed: int = 0, n: int 
     for f in range(n):
         fit_on, score_on = part != f, part == f
         ap[score_on] = v.apply(s.subset(score_on), pred[score_on], v.fit(s.subset(fit_on), pred[fit_on]))
-    return float(ap.mean())
+    return ap
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """(mean of a - b, 2.5 %, 97.5 % quantiles of that mean over ``n`` seeded resamples of the queries): is
+    variant a's gain over b on the same queries more than the luck of which queries there are?"""
+    d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    idx = np.random.default_rng(seed).integers(0, len(d), (n, len(d)))
+    means = d[idx].mean(axis=1)
+    return float(d.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))

@@ -111,3 +111,12 @@ def test_inner_cv_fits_on_one_part_and_scores_the_other() -> None:
     many = Shortlists(*(np.repeat(a, 6, axis=0) for a in (s.sims, s.diffs, s.rel, s.rows)))
     v = X.grid_variant("g", (1, 1), [(0.0, 0.0), (0.5, 0.5)], 4, ks=(4,))
     assert X.inner_cv(v, many, np.asarray(["a"] * 6)) == pytest.approx(0.75)
+
+
+def test_paired_bootstrap_brackets_the_mean_gain() -> None:
+    b = np.linspace(0.0, 1.0, 50)
+    gain, lo, hi = X.paired_bootstrap(b + 0.1, b)
+    assert gain == pytest.approx(0.1) and lo == pytest.approx(0.1) and hi == pytest.approx(0.1)
+    noisy = b + np.where(np.arange(50) % 2 == 0, 0.2, -0.2)          # gains +0.2 / -0.2: mean 0, CI spans 0
+    gain, lo, hi = X.paired_bootstrap(noisy, b, seed=1)
+    assert gain == pytest.approx(0.0, abs=1e-9) and lo < 0 < hi
