@@ -96,6 +96,39 @@ def evaluate_variant(ev: Any, fracs: dict[tuple[str, int], np.ndarray], anc: dic
     return out
 
 
+def previous_default(head: dict[str, Any]) -> dict[str, Any]:
+    """The former product default (``hir_source`` both, one λ 0.02, K=75) on the test queries, from the last
+    (most folds) cross-fitting section, with that section's decision (all classes / residential)."""
+    if not head.get("crossfit"):
+        return {}
+    c = head["crossfit"][-1]
+    return {"previous_default_map10": c["tables"]["all"][0]["test_map10_crossfit_chosen"],
+            "previous_default_residential_map10": c["tables"]["residential"][0]["test_map10_crossfit_chosen"],
+            "crossfit_folds_deciding": c["n_folds"], "crossfit_decision": c["decision"]}
+
+
+def product_default(ev: Any, settings: Settings, fracs: dict[tuple[str, int], np.ndarray]) -> dict[str, Any]:
+    """Test mAP@10 of what ``rskg.retrieval.hir`` does by default (``hir_source``; λ ``hir_composition_lambda``
+    on the stored hard 224 px fine fractions, ``hir_patch_lambda`` on the 3x3 patch distribution beside them
+    (``hir_lambda`` when only patches take part); the shortlist ``cbir.K_SHORTLIST``), no tuning; all classes
+    and residential sub-classes."""
+    from rskg.evaluation import crossfit as X
+
+    src, k = settings.hir_source, 75
+    comp = fracs[("hard", 224)]
+    lam_c = settings.hir_composition_lambda if src in ("both", "composition") else 0.0
+    both_p = settings.hir_composition_lambda if settings.hir_patch_lambda is None else settings.hir_patch_lambda
+    lam_p = {"both": both_p, "patch": settings.hir_lambda}.get(src, 0.0)
+    dist = np.hstack([comp, ev.patch])
+    w = X.block_weights((comp.shape[1], ev.patch.shape[1]), (lam_c, lam_p))
+    tr, te = ev.ucm.split.train, ev.ucm.split.test
+    out: dict[str, Any] = {"hir_source": src, "lambda_fractions": lam_c, "lambda_patch": lam_p, "shortlist": k}
+    for table, rq in (("all", np.ones(len(ev.q_lab), bool)), ("residential", ev.res_q)):
+        s, _ = X.test_shortlists(ev.order[rq][:, :k], ev.sims[rq], dist[te][rq], dist[tr], ev.q_lab[rq], ev.a_lab, k)
+        out[table] = round(float(X.ap10(s, w).mean()), 4)
+    return out
+
+
 def _ap10(ev: Any, order: np.ndarray) -> np.ndarray:
     from rskg.evaluation import metrics as M
 
@@ -153,14 +186,27 @@ def run(settings: Settings) -> dict[str, Any]:
     t_frac = time.perf_counter() - t1
     anc = H.label_ancestors(settings)
     by_variant: dict[str, Any] = {}
+    evs: dict[str, Any] = {}
     for fs in ucm.variants:
         pd = cbir.distributions(ucm, fs, patch_raw, 3)[0]
-        by_variant[fs.name] = evaluate_variant(H.Evaluation(ucm, fs, pd), fracs, anc, pd)
-    head = by_variant.get(HEADLINE) or by_variant[ucm.variants[-1].name]
+        evs[fs.name] = H.Evaluation(ucm, fs, pd)
+        by_variant[fs.name] = evaluate_variant(evs[fs.name], fracs, anc, pd)
+    head_name = HEADLINE if HEADLINE in by_variant else ucm.variants[-1].name
+    head = by_variant[head_name]
+    if head_name == HEADLINE:            # cross-fitting re-trains the protocol head on archive folds
+        from benchmarks import _hir_crossfit
+
+        head["crossfit"] = [_hir_crossfit.run(evs[HEADLINE], settings, fracs, patch_raw, n)
+                            for n in _hir_crossfit.FOLDS]
+    default = product_default(evs[head_name], settings, fracs)
     load1 = os.getloadavg()
     out: dict[str, Any] = {
-        "hir_map10": head["composition_hir"]["all"]["mAP@10"],
-        "residential_map10": head["composition_hir"]["residential"]["mAP@10"],
+        # the product default (settings hir_source / lambdas, K=75) on the headline features
+        "hir_map10": default["all"], "residential_map10": default["residential"],
+        "product_default": default,
+        **previous_default(head),
+        "best_composition_config_map10": head["composition_hir"]["all"]["mAP@10"],
+        "best_composition_config_residential_map10": head["composition_hir"]["residential"]["mAP@10"],
         "stage1_map10": head["stage1"]["all"]["mAP@10"],
         "stage1_residential_map10": head["stage1"]["residential"]["mAP@10"],
         "patch_hir_map10": head["patch_hir"]["all"]["mAP@10"],
@@ -200,16 +246,28 @@ def markdown(r: dict[str, Any]) -> str:
         f"Runtime {r['runtime_s']:.0f} s; load average {r['load_avg_start']} at start, {r['load_avg_end']} at end "
         f"({r['machine']}).", "",
         f"**Headline ({r['headline_features']}): all classes mAP@10 stage 1 {r['stage1_map10']:.3f}, patch HIR "
-        f"{r['patch_hir_map10']:.3f}, composition HIR {r['hir_map10']:.3f} (target 0.96); residential sub-classes "
-        f"stage 1 {r['stage1_residential_map10']:.3f}, patch HIR {r['patch_residential_map10']:.3f}, composition "
-        f"HIR {r['residential_map10']:.3f} (target 0.87).** The product default (`both`, hard 224 px fractions + "
-        f"3x3 patches) in the same run: {r['default_both_map10']:.3f} / {r['default_both_residential_map10']:.3f}. "
+        f"{r['patch_hir_map10']:.3f}, best composition configuration {r['best_composition_config_map10']:.3f} "
+        "(target 0.96); residential sub-classes "
+        f"stage 1 {r['stage1_residential_map10']:.3f}, patch HIR {r['patch_residential_map10']:.3f}, best composition "
+        f"HIR {r['best_composition_config_residential_map10']:.3f} (target 0.87).** The product default "
+        f"(`hir_map10` / `residential_map10`: `{r['product_default']['hir_source']}`, λ fractions "
+        f"{r['product_default']['lambda_fractions']:g} / patch {r['product_default']['lambda_patch']:g}, K=75, no "
+        f"tuning) in the same run: **{r['hir_map10']:.3f} / {r['residential_map10']:.3f}**. "
+        + (f"The previous default (one λ 0.02 for fractions and patch) in the same run: "
+           f"{r['previous_default_map10']:.3f} / {r['previous_default_residential_map10']:.3f}; the current one is "
+           f"the {r['crossfit_folds_deciding']}-fold cross-fitted archive's choice (all classes: "
+           f"{r['crossfit_decision']['all']['best']}, {r['crossfit_decision']['all']['params']}, archive gain "
+           f"{r['crossfit_decision']['all']['inner_cv_gain']:+.4f}, 95 % CI "
+           f"[{r['crossfit_decision']['all']['inner_cv_gain_ci95'][0]:+.4f}, "
+           f"{r['crossfit_decision']['all']['inner_cv_gain_ci95'][1]:+.4f}]; section 'Cross-fitted tuning'). "
+           if "previous_default_map10" in r else "") +
         f"Best lever: the stage 1 chosen on the archive ({r['levers_stage1']['method']}, k={r['levers_stage1']['k']}, "
         f"α={r['levers_stage1']['alpha']:g}) under `both`: {r['levers_both_on_chosen_stage1_map10']:.3f} / "
         f"{r['levers_both_on_chosen_stage1_residential_map10']:.3f} (section 'Levers' per feature variant).", "",
-        f"Product default: `hir_source` = `{r['default_hir_source']}`, λ {r['default_hir_composition_lambda']:g} "
-        "(the rows 'hir_source ...' below are what `rskg.retrieval.hir` computes: stored argmax fractions, fine "
-        "view, fused order).", "",
+        f"Product default: `hir_source` = `{r['default_hir_source']}`, `hir_composition_lambda` "
+        f"{r['product_default']['lambda_fractions']:g}, `hir_patch_lambda` {r['product_default']['lambda_patch']:g} "
+        "(the rows 'hir_source ...' below are the distributions `rskg.retrieval.hir` uses: stored argmax "
+        "fractions, fine view, fused order, with one λ tuned on the plain archive).", "",
     ]
     ag = r["ucm_agreement_auc_by_side"]
     labels = list(next(iter(ag.values())))
@@ -257,4 +315,9 @@ def markdown(r: dict[str, Any]) -> str:
             from benchmarks import _hir_levers
 
             lines += _hir_levers.markdown(v["levers"])
+        if "crossfit" in v:
+            from benchmarks import _hir_crossfit
+
+            for c in v["crossfit"]:
+                lines += _hir_crossfit.markdown(c)
     return "\n".join(lines) + "\n"

@@ -100,11 +100,13 @@ def variants(ucm: UCM, raw: np.ndarray) -> list[FeatureSet]:
     return out
 
 
-def train_protocol_head(ucm: UCM, settings: Settings, seed: int = 0) -> Any:
+def train_protocol_head(ucm: UCM, settings: Settings, seed: int = 0, rows: np.ndarray | None = None) -> Any:
     """Paper 002's training protocol: a head trained on the train part only, on the scene classes with dense,
     medium and sparse residential merged into 'residential', plus the 17 multi-labels. Same architecture and
     loss as the product head (``embeddings.head.train_head``), without augmented views. Cached on disk by
-    feature version, seed and the train images' checksums (training takes minutes on a busy CPU)."""
+    feature version, seed and the train images' checksums (training takes minutes on a busy CPU).
+    ``rows`` (bool, one per image): train on these images instead of the train part (a cross-fitting fold of
+    the archive, ``rskg.evaluation.crossfit``)."""
     import hashlib
 
     from embeddings.head import train_head
@@ -112,7 +114,7 @@ def train_protocol_head(ucm: UCM, settings: Settings, seed: int = 0) -> Any:
 
     scene = np.where(np.isin(ucm.scene, RESIDENTIAL), "residential", ucm.scene)
     classes = [str(c) for c in sorted(set(scene.tolist()))]
-    tr = ucm.split.train
+    tr = ucm.split.train if rows is None else np.asarray(rows, bool)
     digest = hashlib.sha256("|".join([*classes, *ucm.labels, *(ucm.images.sha256[i] for i in np.flatnonzero(tr))])
                             .encode()).hexdigest()[:12]
     path = artifacts.eval_head_cache(settings, f"mergedres-{ucm.encoder.feature_version}-s{seed}-{digest}.pt")

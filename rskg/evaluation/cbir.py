@@ -25,7 +25,7 @@ import numpy as np
 from rskg.corpora.ucm import RESIDENTIAL, UCM, FeatureSet
 from rskg.evaluation import metrics as M
 from rskg.evaluation.prototype_scoring import kmeans_prototypes
-from rskg.retrieval.hir import wmd
+from rskg.retrieval.hir import both_weights, wmd
 
 K_SHORTLIST = 75
 KS = (10, 20)
@@ -151,8 +151,12 @@ def hir_kinds(hir_source: str, dist: np.ndarray, patch: np.ndarray | None, compo
 
 
 def run(ucm: UCM, patch_raw: np.ndarray | None = None, grid: int = 3, composition: np.ndarray | None = None,
-        hir_source: str = "patch") -> tuple[list[Row], dict[str, str]]:
-    """``patch_raw``: raw pooled stages of every image's grid x grid patches (adds the patch-grid HIR rows).
+        hir_source: str = "patch", product_lambdas: tuple[float, float] | None = None
+        ) -> tuple[list[Row], dict[str, str]]:
+    """``product_lambdas`` (λ fractions, λ patch): with ``hir_source`` "both", a composition and patches, a row
+    of the product's default order, ``cos - λf·WMD(fractions) - λp·WMD(patch)`` with those fixed λ (the
+    settings; no tuning here: they are chosen by ``python -m benchmarks hir_composition``'s cross-fitting).
+    ``patch_raw``: raw pooled stages of every image's grid x grid patches (adds the patch-grid HIR rows).
     ``composition``: (N, 15) pixel fractions of every image by the segmentation head; ``hir_source`` "both" /
     "composition" adds the fused rows from them (``hir_kinds``)."""
     tr, te = ucm.split.train, ucm.split.test
@@ -184,6 +188,15 @@ def run(ucm: UCM, patch_raw: np.ndarray | None = None, grid: int = 3, compositio
             lam = tune_lambda(fs.feats[tr], a_lab, dd[tr], ww, lambdas)
             f1 = hir_fuse(order, sims, dd[te], dd[tr], ww, lam)
             name = f"HIR fused cos-λ·WMD, {kind}, λ={lam:g} tuned on the archive (K={K_SHORTLIST}"
+            rows += [Row("IV", name + ")", fs.name, score(f1, q_lab, a_lab)),
+                     Row("V", name + ", w=1)", tag, score(f1[res_q], q_lab[res_q], a_lab))]
+        if product_lambdas is not None and composition is not None and pd is not None and hir_source == "both":
+            lf, lp = product_lambdas
+            ww, lam = both_weights(np.ones(pd.shape[1], np.float32), np.ones(composition.shape[1], np.float32),
+                                   lf, lp)
+            dd = np.hstack([pd, composition])
+            f1 = hir_fuse(order, sims, dd[te], dd[tr], ww, lam)
+            name = f"HIR product default (both: λ fractions {lf:g} / patch {lp:g}, settings; K={K_SHORTLIST}"
             rows += [Row("IV", name + ")", fs.name, score(f1, q_lab, a_lab)),
                      Row("V", name + ", w=1)", tag, score(f1[res_q], q_lab[res_q], a_lab))]
         if pd is not None:

@@ -87,7 +87,9 @@ def run_cbir(settings: Settings, out: Path | None = None, ucm: UCM | None = None
     ucm = ucm or load_ucm(settings, protocol_head=protocol_head)
     patch_raw = raw_features(settings, ucm.encoder, ucm.images, progress=True, grid=grid) if grid > 1 else None
     composition, note = _ucm_composition(settings, ucm) if source != "patch" else (None, "")
-    rows, notes = cbir.run(ucm, patch_raw, grid, composition, source)
+    lf = settings.hir_composition_lambda
+    lp = lf if settings.hir_patch_lambda is None else settings.hir_patch_lambda
+    rows, notes = cbir.run(ucm, patch_raw, grid, composition, source, (lf, lp))
     if note:
         notes["composition HIR"] = note
     md, summary = report.cbir_section(rows, notes, ucm.split.describe(), time.perf_counter() - t0)

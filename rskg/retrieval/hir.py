@@ -224,13 +224,15 @@ def rerank(services: Services, index: VectorIndex, store: PrototypeStore, hits: 
            references: dict[str, Reference], root_classes: dict[str, set[str]],
            overrides: dict[str, float] | None, shortlist: int, grid: int = 3, lam: float = 0.2,
            source: str = "patch", composition_lam: float | None = None, kind: str = DEFAULT_KIND,
-           ) -> tuple[list[SampleHit], str]:
+           patch_lam: float | None = None) -> tuple[list[SampleHit], str]:
     """Per query concept, the first ``shortlist`` hits re-ordered by ``score - lam * WMD`` to that concept's
     reference distribution; the rest keep their order after them. Returns the hits and a note on the source
     of the distributions. ``source`` "composition": the distributions are the samples' stored land-cover
     compositions (``rskg.retrieval.hir_composition``, view ``kind``, ``composition_lam`` instead of ``lam``,
     default ``lam``); where no hit of the request has one, the patch distributions are used instead (the note
-    says so). "both": each sample's patch distribution and composition, concatenated (``composition_lam``)."""
+    says so). "both": each sample's patch distribution and composition, concatenated: ordered by
+    ``score - composition_lam * WMD(fractions) - patch_lam * WMD(patch)`` (``patch_lam`` None: ``composition_lam``;
+    ``both_weights``)."""
     if source == "composition":
         done = _rerank_composition(services, hits, references, root_classes, overrides, shortlist,
                                    lam if composition_lam is None else composition_lam, kind)
@@ -286,8 +288,9 @@ def rerank(services: Services, index: VectorIndex, store: PrototypeStore, hits: 
                 both = True
                 x = np.concatenate([x, cx])
                 hit_d = {s: np.concatenate([d, chd[s]]) for s, d in hit_d.items() if s in chd}
-                w = np.concatenate([w, comp.weights(root_classes.get(root, {root}), overrides, QUERY_WEIGHT)])
-                lam_root = lam if composition_lam is None else composition_lam
+                lam_c = lam if composition_lam is None else composition_lam
+                w, lam_root = both_weights(w, comp.weights(root_classes.get(root, {root}), overrides, QUERY_WEIGHT),
+                                           lam_c, lam_c if patch_lam is None else patch_lam)
         out.extend(_fuse(head, x, hit_d, w, lam_root))
         out.extend(tail)
     how = f"{grid}x{grid} patches" if use_patches else "whole images" + (
@@ -295,10 +298,22 @@ def rerank(services: Services, index: VectorIndex, store: PrototypeStore, hits: 
     if both:
         assert comp is not None
         lam_c = lam if composition_lam is None else composition_lam
-        return out, f"{dist.source} over {how} + {comp.source}, fused with the retrieval score (lambda {lam_c:g})"
+        lam_p = lam_c if patch_lam is None else patch_lam
+        return out, (f"{dist.source} over {how} + {comp.source}, fused with the retrieval score (lambda "
+                     f"{lam_p:g} patch / {lam_c:g} fractions)")
     note = (" (no stored compositions for these hits: patch distributions instead)"
             if source in ("composition", "both") else "")
     return out, f"{dist.source} over {how}, fused with the retrieval score (lambda {lam:g}){note}"
+
+
+def both_weights(w_patch: np.ndarray, w_comp: np.ndarray, lam_comp: float, lam_patch: float
+                 ) -> tuple[np.ndarray, float]:
+    """(weights of the concatenated [patch, fractions] vector, λ) such that ``λ * WMD`` with them equals
+    ``lam_patch * WMD(patch) + lam_comp * WMD(fractions)`` (λ = lam_comp, the patch weights scaled by
+    lam_patch / lam_comp; lam_comp 0: λ = lam_patch and the fractions weighted 0)."""
+    if lam_comp > 0:
+        return np.concatenate([w_patch * (lam_patch / lam_comp), w_comp]).astype(np.float32), lam_comp
+    return np.concatenate([w_patch, w_comp * 0.0]).astype(np.float32), lam_patch
 
 
 def _composition(services: Services, kind: str) -> Any:

@@ -139,6 +139,7 @@ class Knobs:
     hir_lambda: float
     hir_source: str
     hir_composition_lambda: float
+    hir_patch_lambda: float | None          # "both": λ on the patch WMD (None: hir_composition_lambda)
 
     @classmethod
     def of(cls, settings: Settings, r: RetrievalRequest) -> Knobs:
@@ -149,7 +150,9 @@ class Knobs:
                    pick(r.max_distance, settings.max_distance),
                    pick(r.similarity_threshold, settings.retrieval_similarity_threshold),
                    pick(r.hir_grid, settings.hir_grid), pick(r.hir_lambda, settings.hir_lambda),
-                   pick(r.hir_source, settings.hir_source), pick(r.hir_lambda, settings.hir_composition_lambda))
+                   pick(r.hir_source, settings.hir_source), pick(r.hir_lambda, settings.hir_composition_lambda),
+                   # a request's own hir_lambda is one λ for every distribution (as before)
+                   settings.hir_patch_lambda if r.hir_lambda is None else r.hir_lambda)
 
 
 def retrieve(services: Services, settings: Settings, request: RetrievalRequest) -> RetrievalResult:
@@ -254,7 +257,7 @@ def retrieve(services: Services, settings: Settings, request: RetrievalRequest) 
             res.supplementary, source = rerank(services, index, store, res.supplementary, refs,
                                                {r: closure.get(r, {r}) for r in roots}, request.hir_weights,
                                                request.hir_shortlist, grid, lam, knobs.hir_source,
-                                               knobs.hir_composition_lambda)
+                                               knobs.hir_composition_lambda, patch_lam=knobs.hir_patch_lambda)
             res.notes.append(f"HIR class distributions: {source}")
     elif request.rerank_hir:
         res.notes.append("HIR re-rank skipped: no supplementary samples or no prototypes")

@@ -75,3 +75,24 @@ def test_eval_configurations_and_building_weights() -> None:
     assert len(names) == len(configs()) == 2 * 4 * 2 * 2 * 2 * 2
     cfg = Config("soft", (224, 128, 64), "rollup", True, "fused", True)
     assert cfg.name == "soft 224+128+64px rollup +patch fused w=4"
+
+
+def test_both_weights_fuse_two_lambdas_into_one_wmd() -> None:
+    """hir_source "both" with hir_patch_lambda: score - lf * WMD(fractions) - lp * WMD(patch) == score - λ * WMD
+    over the concatenated vector with both_weights, and the shortlist order by hand."""
+    from rskg.retrieval.hir import both_weights, wmd
+
+    wp, wc = np.ones(2, np.float32), np.asarray([1.0, 4.0], np.float32)
+    w, lam = both_weights(wp, wc, 0.01, 0.1)
+    assert lam == pytest.approx(0.01) and np.allclose(w, [10.0, 10.0, 1.0, 4.0])
+    x = np.asarray([0.5, 0.5, 1.0, 0.0], np.float32)                  # [patch | fractions] of the query
+    ys = np.asarray([[0.5, 0.5, 0.0, 1.0],                           # fractions far: 0.01 * (1 + 4) = 0.05
+                     [0.0, 1.0, 1.0, 0.0],                           # patch far: 0.1 * (0.5 + 0.5) = 0.1
+                     [0.25, 0.75, 0.75, 0.25]], np.float32)          # 0.1 * 0.5 + 0.01 * (0.25 + 1) = 0.0625
+    pen = lam * wmd(x, ys, w)
+    assert np.allclose(pen, [0.05, 0.1, 0.0625])
+    hits = [SampleHit(f"s{i}", "ds", "c", "supplementary", score) for i, score in enumerate((0.9, 0.92, 0.9))]
+    order = [h.sample_id for h in _fuse(hits, x, {h.sample_id: ys[i] for i, h in enumerate(hits)}, w, lam)]
+    assert order == ["s0", "s2", "s1"]            # 0.85, 0.8375, 0.82
+    w0, lam0 = both_weights(wp, wc, 0.0, 0.2)     # no fraction λ: patch only
+    assert lam0 == pytest.approx(0.2) and np.allclose(w0, [1.0, 1.0, 0.0, 0.0])
